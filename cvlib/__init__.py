@@ -1,0 +1,15 @@
+"""cvlib: small reference implementations for the computer-vision interview notes.
+
+Each module holds one idea; the notebooks import them:
+
+- :mod:`cvlib.shapes` — output size of convolution and pooling;
+- :mod:`cvlib.counts` — neurons, parameters, MACs, FLOPs and connections of a layer;
+- :mod:`cvlib.receptive_field` — receptive field, top-down and bottom-up;
+- :mod:`cvlib.profiler` — :func:`profile`, a layer table of any ``torch.nn.Module``;
+- :mod:`cvlib.models` — the architectures, by name.
+"""
+
+from .profiler import Profile, profile, register_macs
+
+__all__ = ["Profile", "profile", "register_macs"]
+__version__ = "0.1.0"
