@@ -9,6 +9,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+MATHJAX := book/_static/mathjax/tex-mml-chtml.js
+MATHJAX_VERSION := 3.2.2
 BUILD  := $(BIN)/jupyter-book build . -W -n --keep-going
 
 .PHONY: setup book test unit notebooks build-strict sync bench clean
@@ -19,7 +21,14 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-build-isolation --no-deps -e .
 	@touch $(STAMP)
 
-setup: $(STAMP)
+# MathJax served with the book (no CDN), from the npm registry, without its 15 MB speech engine.
+$(MATHJAX):
+	rm -rf .cache/npm book/_static/mathjax
+	npm install --silent --no-save --no-audit --no-fund --prefix .cache/npm mathjax@$(MATHJAX_VERSION)
+	mkdir -p book/_static/mathjax
+	cd .cache/npm/node_modules/mathjax/es5 && cp -r $$(ls | grep -v '^sre$$') $(CURDIR)/book/_static/mathjax/
+
+setup: $(STAMP) $(MATHJAX)
 
 book: setup
 	$(BUILD)

@@ -57,6 +57,7 @@ class Checks:
 
     title: str = "The notes' numbers, recomputed"
     rows: list[Check] = field(default_factory=list)
+    source: str = "the notes say"  # header of the claimed-value column, e.g. "the paper says"
 
     def add(self, claim: str, notes: Any, computed: Any, rel_tol: float = 0.0) -> Check:
         if rel_tol < 0:
@@ -75,7 +76,7 @@ class Checks:
         return [r for r in self.rows if not r.ok]
 
     def __str__(self) -> str:
-        table = [("claim", "notes", "computed", "verdict")]
+        table = [("claim", self.source, "computed", "verdict")]
         table += [(r.claim, _fmt(r.notes), _fmt(r.computed), r.verdict) for r in self.rows]
         widths = [max(len(row[i]) for row in table) for i in range(4)]
         lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table]
@@ -89,5 +90,5 @@ class Checks:
             body.append(f"<tr><td>{html.escape(r.claim)}</td><td>{html.escape(_fmt(r.notes))}</td>"
                         f"<td>{html.escape(_fmt(r.computed))}</td><td{style}>{r.verdict}</td></tr>")
         return ('<div class="cvlib-checks" style="overflow-x:auto"><table>'
-                "<thead><tr><th>claim</th><th>the notes say</th><th>computed</th><th>verdict</th></tr></thead>"
+                f"<thead><tr><th>claim</th><th>{html.escape(self.source)}</th><th>computed</th><th>verdict</th></tr></thead>"
                 f"<tbody>{''.join(body)}</tbody></table></div>")

@@ -44,7 +44,7 @@ def _pair(value: int | Sequence[int], name: str) -> tuple[int, int]:
     if len(pair) != 2:
         raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
     for v in pair:
-        if not isinstance(v, int) or v < 1:
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f"{name} must contain positive integers, got {value!r}")
     return pair  # type: ignore[return-value]
 

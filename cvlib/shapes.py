@@ -52,8 +52,8 @@ def conv_output_size(
 
     ``padding`` is either one number (the same on both sides) or ``(before, after)``, the notes'
     asymmetric ``padding_l, padding_r``. With ``ceil_mode=True`` the division rounds up, as Caffe's
-    pooling does, and — as both Caffe and PyTorch do — a last window that would start in the right-hand
-    padding only is dropped.
+    pooling does, and a last window that would start in the right-hand padding only is dropped — as
+    PyTorch always does, and Caffe does when the pooling has padding.
 
     Raises ``ValueError`` for a non-positive size, kernel, stride or dilation, a negative padding, or a
     kernel larger than the padded input.

@@ -67,6 +67,8 @@ def test_notebook_rhythm(md):
     assert "Interview questions" in headings and headings[-1] == "References", headings
     questions = text.split("## Interview questions", 1)[1]
     assert questions.count(":::{dropdown}") >= 3, "answers go in {dropdown} blocks, at least three"
+    assert "{footbibliography}" in text.split("## References", 1)[1], "end with a {footbibliography}"
+    assert "{cite" not in text and "{bibliography}" not in text, "cite with {footcite}: {cite} collides across pages"
 
 
 def test_every_page_is_in_the_toc():

@@ -60,17 +60,7 @@ def render(entries: list[dict[str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str]) -> int:
-    text = render(load())
-    if "--check" in argv:
-        if not PAGE.exists() or PAGE.read_text(encoding="utf-8") != text:
-            print("book/errata.md is out of date: run `python tools/build_errata.py`")
-            return 1
-        return 0
-    PAGE.write_text(text, encoding="utf-8")
-    print(f"wrote {PAGE.relative_to(ROOT)}")
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    from build_glossary import write_or_check
+
+    raise SystemExit(write_or_check(PAGE, render(load()), sys.argv[1:], "build_errata.py"))
