@@ -23,6 +23,7 @@ per channel are counted by :func:`batchnorm_params`). With a bias the notes' FLO
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 __all__ = [
@@ -69,9 +70,9 @@ def neurons(shape: Sequence[int]) -> int:
     if len(shape) == 0:
         raise ValueError("shape must have at least one dimension")
     for s in shape:
-        if not isinstance(s, int) or s < 1:
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1:
             raise ValueError(f"every dimension must be a positive integer, got {tuple(shape)}")
-    return math.prod(shape)
+    return int(math.prod(int(s) for s in shape))
 
 
 def conv2d_params(in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
