@@ -1,9 +1,11 @@
 # The two commands of the README:
 #   make book   set up .venv and build the HTML book (every notebook executed, cached)
-#   make test   set up .venv and run every test: cvlib, notebook pairing, nbval, the strict book build
+#   make test   set up .venv and run every test: cvlib, notebook pairing, nbval, the strict book build,
+#               the built book in headless Chromium, offline
 # and helpers:
 #   make sync NB=notebooks/05-details/receptive-field.md   re-pair and re-execute one notebook (NB=all: every one)
 #   make bench                                           the profiler benchmark
+#   make lab                                             JupyterLab with Jupytext: open the .md notebooks as notebooks
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -13,7 +15,7 @@ MATHJAX := book/_static/mathjax/tex-mml-chtml.js
 MATHJAX_VERSION := 3.2.2
 BUILD  := $(BIN)/jupyter-book build . -W -n --keep-going
 
-.PHONY: setup book test unit notebooks build-strict sync bench clean
+.PHONY: setup chromium book test unit notebooks build-strict browser sync bench lab clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +30,14 @@ $(MATHJAX):
 	mkdir -p book/_static/mathjax
 	cd .cache/npm/node_modules/mathjax/es5 && cp -r $$(ls | grep -v '^sre$$') $(CURDIR)/book/_static/mathjax/
 
+# Debian's Chromium for the browser tests (no browser is downloaded by a test tool).
+CHROMIUM := $(shell command -v chromium || command -v chromium-browser)
+chromium:
+	@if [ -z "$(CHROMIUM)" ]; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
 setup: $(STAMP) $(MATHJAX)
 
 book: setup
@@ -35,16 +45,19 @@ book: setup
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
 unit: setup
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q --ignore=tests/browser -n 2
 
 notebooks: setup
-	$(BIN)/python -m pytest -q --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg \
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg \
 		-n 2 --dist loadfile --durations=10 notebooks
 
 build-strict: setup
 	$(BUILD)
 
-test: unit notebooks build-strict
+browser: setup chromium
+	$(BIN)/python -m pytest tests/browser -q
+
+test: unit notebooks build-strict browser
 	@echo "All tests passed."
 
 sync: setup
@@ -52,6 +65,11 @@ sync: setup
 
 bench: setup
 	$(BIN)/python benchmarks/profile_overhead.py
+
+LAB_VERSION := 4.6.6
+lab: setup
+	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/python -m pip install --quiet jupyterlab==$(LAB_VERSION)
+	$(BIN)/jupyter lab --notebook-dir=$(CURDIR)/notebooks
 
 clean:
 	rm -rf _build
