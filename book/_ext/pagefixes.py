@@ -4,9 +4,9 @@
   still switch).
 - Each notebook page offers its executed ``.ipynb`` (the paired file beside the ``.md`` source) in the
   theme's download menu.
-- ``sphinx-thebe`` registers its inline configuration script once per read phase, and a build with
-  cached notebook execution reads twice, so pages declared ``THEBE_JS_URL`` twice: keep one copy of
-  each script.
+- ``sphinx-thebe`` registers its inline configuration script each time the sources are read, once
+  with its default configuration and once with Jupyter Book's, so a page declared ``const
+  THEBE_JS_URL`` twice (a script error): keep the last one.
 """
 
 from __future__ import annotations
@@ -21,16 +21,14 @@ def _default_mode(app, config) -> None:
     config.html_context = context
 
 
-def _dedupe_scripts(app, env) -> None:
-    """Once the sources are read, keep the first copy of every registered script."""
-    builder = app.builder
-    if hasattr(builder, "_js_files"):
-        seen, unique = set(), []
-        for js in builder._js_files:
-            if js not in seen:
-                seen.add(js)
-                unique.append(js)
-        builder._js_files[:] = unique
+def _one_thebe_config(app, pagename, templatename, context, doctree) -> None:
+    """Keep only the last ``const THEBE_JS_URL = ...`` script: a second ``const`` is a page error."""
+    scripts = list(context.get("script_files", []))
+    thebe = [i for i, js in enumerate(scripts)
+             if not js.filename and js.attributes.get("body", "").startswith("const THEBE_JS_URL")]
+    for i in reversed(thebe[:-1]):
+        del scripts[i]
+    context["script_files"] = scripts
 
 
 def _offer_ipynb(app, pagename, templatename, context, doctree) -> None:
@@ -48,5 +46,5 @@ def _offer_ipynb(app, pagename, templatename, context, doctree) -> None:
 def setup(app):
     app.connect("config-inited", _default_mode)
     app.connect("html-page-context", _offer_ipynb, priority=400)
-    app.connect("env-updated", _dedupe_scripts)
+    app.connect("html-page-context", _one_thebe_config, priority=999)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
