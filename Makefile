@@ -4,7 +4,7 @@
 #               the built book in headless Chromium, offline
 # and helpers:
 #   make sync NB=notebooks/05-details/receptive-field.md   re-pair and re-execute one notebook (NB=all: every one)
-#   make bench                                           the profiler benchmark
+#   make bench                                           the profiler and detection benchmarks
 #   make lab                                             JupyterLab with Jupytext: open the .md notebooks as notebooks
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -65,6 +65,7 @@ sync: setup
 
 bench: setup
 	$(BIN)/python benchmarks/profile_overhead.py
+	$(BIN)/python benchmarks/detection_speed.py
 
 LAB_VERSION := 4.6.6
 lab: setup

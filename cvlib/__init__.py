@@ -6,7 +6,9 @@ Each module holds one idea; the notebooks import them:
 - :mod:`cvlib.counts` — neurons, parameters, MACs, FLOPs and connections of a layer;
 - :mod:`cvlib.receptive_field` — receptive field, top-down and bottom-up;
 - :mod:`cvlib.profiler` — :func:`profile`, a layer table of any ``torch.nn.Module``;
-- :mod:`cvlib.models` — the architectures, by name.
+- :mod:`cvlib.models` — the architectures, by name;
+- :mod:`cvlib.detection` — IoU, NMS, box coding, RoI pooling and RoI Align, SPP, anchors, VOC AP;
+- :mod:`cvlib.lrn`, :mod:`cvlib.pointwise`, :mod:`cvlib.checks` — small pieces the pages share.
 """
 
 from .profiler import Profile, profile, register_macs
