@@ -30,12 +30,14 @@ $(MATHJAX):
 	mkdir -p book/_static/mathjax
 	cd .cache/npm/node_modules/mathjax/es5 && cp -r $$(ls | grep -v '^sre$$') $(CURDIR)/book/_static/mathjax/
 
-# Debian's Chromium for the browser tests (no browser is downloaded by a test tool).
+# Debian's Chromium for the browser tests (no browser is downloaded by a test tool), and a CJK font so
+# its screenshots show the Chinese terms.
 CHROMIUM := $(shell command -v chromium || command -v chromium-browser)
+CJK_FONT := $(wildcard /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc)
 chromium:
-	@if [ -z "$(CHROMIUM)" ]; then \
-		echo "Installing Debian's chromium for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	@if [ -z "$(CHROMIUM)" ] || [ -z "$(CJK_FONT)" ]; then \
+		echo "Installing Debian's chromium and fonts-wqy-zenhei for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; \
 	fi
 
 setup: $(STAMP) $(MATHJAX)
