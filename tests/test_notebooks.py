@@ -59,12 +59,19 @@ def test_pair_in_sync(md):
     assert any(c.outputs for c in code), f"{ipynb.name} holds no outputs"
 
 
+RHYTHM = ["The idea", "The code", "Check against the notes and the paper", "Interview questions", "References"]
+
+
 @pytest.mark.parametrize("md", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_notebook_rhythm(md):
-    """Every notebook ends with interview questions whose answers are hidden, then references."""
+    """Title, summary, then idea → code → check → interview questions (answers hidden) → references."""
     text = md.read_text(encoding="utf-8")
+    body = text.split("\n---\n", 1)[1].lstrip()
+    assert body.startswith("# "), "the page starts with its title"
+    assert "**What you will be able to answer:**" in body.split("\n## ", 1)[0], "summary paragraph at the top"
     headings = re.findall(r"^## (.+)$", text, flags=re.M)
-    assert "Interview questions" in headings and headings[-1] == "References", headings
+    assert [h for h in headings if h in RHYTHM] == RHYTHM, headings
+    assert headings[-1] == "References", headings
     questions = text.split("## Interview questions", 1)[1]
     assert questions.count(":::{dropdown}") >= 3, "answers go in {dropdown} blocks, at least three"
     assert "{footbibliography}" in text.split("## References", 1)[1], "end with a {footbibliography}"

@@ -157,6 +157,17 @@ def test_interview_answer_opens_when_clicked(visit):
     v.page.screenshot(path=str(SHOTS / "open-answer.png"))
 
 
+def test_notebook_page_offers_its_ipynb(visit, server):
+    v = visit("notebooks/05-details/receptive-field.html")
+    link = v.page.locator("a[href$='receptive-field.ipynb']").first
+    href = link.get_attribute("href")
+    assert href, "no .ipynb in the download menu"
+    response = v.page.request.get(urllib.parse.urljoin(v.page.url, href))
+    assert response.ok
+    notebook = response.json()
+    assert notebook["nbformat"] == 4 and any(c.get("outputs") for c in notebook["cells"])
+
+
 def _loaded_images(v: Visit) -> list[str]:
     return v.page.locator("main img").evaluate_all(
         "els => els.filter(e => e.complete && e.naturalWidth > 0 && e.naturalHeight > 0).map(e => e.src)")
