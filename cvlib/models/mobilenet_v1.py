@@ -1,0 +1,394 @@
+"""MobileNet V1 (Howard et al., 2017): depthwise separable convolutions, the body of Table 1 as data,
+the width multiplier α and the resolution multiplier ρ.
+
+**Depthwise separable convolution.** A standard ``D_k×D_k`` convolution from ``M`` to ``N`` channels on a
+``D_F×D_F`` output map costs (the paper's Eq. 2 and 4)::
+
+    standard:   D_k·D_k·M·N·D_F·D_F                 multiply-adds,  D_k·D_k·M·N   weights
+    separable:  D_k·D_k·M·D_F·D_F + M·N·D_F·D_F     multiply-adds,  D_k·D_k·M + M·N weights
+
+The first term is the *depthwise* convolution (one ``D_k×D_k`` filter per input channel,
+``groups = M``), the second the *pointwise* 1×1 convolution that mixes the channels. Their ratio is
+(Eq. 5) ``1/N + 1/D_k²`` for both costs; :func:`separable_ratio` returns it exactly.
+:class:`DepthwiseSeparable` is the block of the paper's Figure 3: 3×3 depthwise conv → BN → ReLU →
+1×1 conv → BN → ReLU. The paper uses ReLU; TensorFlow's reference implementation (``mobilenet_v1.py``
+of tensorflow/models, ``mobilenet_v1_arg_scope``) and Keras use ReLU6, so ``activation="relu6"`` is
+offered. :func:`depthwise_conv2d` computes the depthwise step from scratch (patches and a sum), to be
+compared with ``torch.nn.functional.conv2d(..., groups=C)``.
+
+**The body.** :data:`MOBILENET_V1_BODY` is Table 1 of the paper: a full 3×3 convolution with stride 2,
+thirteen depthwise separable blocks (the stride sits in the depthwise convolution), global average
+pooling and one fully connected layer. Downsampling is done only by five stride-2 layers; there is no max
+pooling. Table 1 prints the second-to-last depthwise convolution (``block13``) as "Conv dw / s2", yet
+lists 7×7×1024 as the input of both it and the next layer and closes with a 7×7 average pooling: the
+stride must be 1, as in the reference implementation, and it is 1 here. Counting depthwise and pointwise
+convolutions separately the network has 28 weight layers (27 convolutions and the FC layer).
+
+**Multipliers.** The width multiplier α turns every layer's ``M`` and ``N`` into ``αM`` and ``αN`` (the
+paper keeps α ∈ (0, 1]); :func:`scaled_channels` rounds ``α·c`` down and never goes below 8 channels, as
+the reference implementation does (for α ∈ {1, 0.75, 0.5, 0.25} every width is an exact integer ≥ 8,
+so the rounding never acts). The resolution multiplier ρ is set through the input resolution (224, 192,
+160, 128 for ρ = 1, 6/7, 5/7, 4/7); it changes the cost but not the parameters. The pooling is global
+(``AdaptiveAvgPool2d(1)``), which at 224 is the paper's 7×7 average pooling and at other resolutions
+pools whatever map remains.
+
+**Two more tools of the lesson.** :func:`separate_kernel` splits a rank-one 2-D kernel into a column and
+a row (spatially separable convolution) from its SVD, and refuses kernels of higher rank;
+:func:`quantize_unsigned` is the uniform ``b``-bit fixed-point quantiser of a non-negative activation on
+``[0, max_value]`` used to compare ReLU with ReLU6.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..counts import conv2d_macs, conv2d_params
+from .registry import register_model
+
+__all__ = ["MobileNetV1", "MOBILENET_V1_BODY", "DepthwiseSeparable", "mobilenet_v1", "mobilenet_v1_075",
+           "mobilenet_v1_050", "mobilenet_v1_025", "mobilenet_v1_conv"]
+
+# Table 1 of the paper, one row per layer of the body: (name, kind, stride, output channels at α = 1).
+# "conv" is a full 3×3 convolution; "dws" a depthwise separable block (3×3 depthwise with the stride,
+# then 1×1 pointwise to the output channels). block13 is printed "s2" in Table 1; see the module docstring.
+BodyRow = tuple[str, Literal["conv", "dws"], int, int]
+MOBILENET_V1_BODY: list[BodyRow] = [
+    ("conv1", "conv", 2, 32),
+    ("block1", "dws", 1, 64),
+    ("block2", "dws", 2, 128),
+    ("block3", "dws", 1, 128),
+    ("block4", "dws", 2, 256),
+    ("block5", "dws", 1, 256),
+    ("block6", "dws", 2, 512),
+    ("block7", "dws", 1, 512),
+    ("block8", "dws", 1, 512),
+    ("block9", "dws", 1, 512),
+    ("block10", "dws", 1, 512),
+    ("block11", "dws", 1, 512),
+    ("block12", "dws", 2, 1024),
+    ("block13", "dws", 1, 1024),
+]
+
+KERNEL = 3
+BASE_RESOLUTION = 224
+MIN_CHANNELS = 8
+ACTIVATIONS = {"relu": nn.ReLU, "relu6": nn.ReLU6}
+
+# ------------------------------------------------------------------------------------------ validation
+
+
+def _positive_int(name: str, value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _activation(name: str) -> type[nn.Module]:
+    try:
+        return ACTIVATIONS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"activation must be one of {', '.join(map(repr, ACTIVATIONS))}; got {name!r}") from None
+
+
+def scaled_channels(channels: int, width_multiplier: float) -> int:
+    """``max(⌊α·channels⌋, 8)``: a layer's width under the width multiplier α (the reference rounding)."""
+    _positive_int("channels", channels)
+    if (not isinstance(width_multiplier, (int, float)) or isinstance(width_multiplier, bool)
+            or not width_multiplier > 0 or width_multiplier != width_multiplier):
+        raise ValueError(f"width_multiplier must be a number > 0 (the paper uses 1, 0.75, 0.5, 0.25); "
+                         f"got {width_multiplier!r}")
+    return max(int(channels * width_multiplier), MIN_CHANNELS)
+
+
+def _check_body(body: Sequence[BodyRow]) -> Sequence[BodyRow]:
+    if not body:
+        raise ValueError("a body is a non-empty list of rows (name, kind, stride, channels)")
+    names = set()
+    for row in body:
+        if not isinstance(row, tuple) or len(row) != 4:
+            raise ValueError(f"a body row is (name, kind, stride, channels); got {row!r}")
+        name, kind, stride, channels = row
+        if kind not in ("conv", "dws") or stride not in (1, 2) or name in names:
+            raise ValueError(f"in row {row!r}: kind must be 'conv' or 'dws', stride 1 or 2, names unique")
+        _positive_int(f"channels of {name}", channels)
+        names.add(name)
+    if body[0][1] != "conv":
+        raise ValueError(f"the first row of a body must be the full 'conv' layer; got {body[0]!r}")
+    return body
+
+
+# -------------------------------------------------------------------------------------- the two layers
+
+
+class DepthwiseSeparable(nn.Module):
+    """The paper's Figure 3 (right): 3×3 depthwise conv → BN → act, 1×1 pointwise conv → BN → act.
+
+    ``dw`` has ``groups = in_channels`` (one 3×3 filter per channel) and carries the stride; ``pw`` mixes
+    the channels. Neither has a bias, since BatchNorm follows. ``activation`` is ``"relu"`` (the paper) or
+    ``"relu6"`` (TensorFlow's and Keras' implementations).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1,
+                 activation: str = "relu") -> None:
+        super().__init__()
+        _positive_int("in_channels", in_channels)
+        _positive_int("out_channels", out_channels)
+        if stride not in (1, 2):
+            raise ValueError(f"stride must be 1 or 2, got {stride!r}")
+        act = _activation(activation)
+        self.dw = nn.Conv2d(in_channels, in_channels, KERNEL, stride, padding=KERNEL // 2,
+                            groups=in_channels, bias=False)
+        self.dw_bn = nn.BatchNorm2d(in_channels)
+        self.dw_act = act(inplace=True)
+        self.pw = nn.Conv2d(in_channels, out_channels, 1, bias=False)
+        self.pw_bn = nn.BatchNorm2d(out_channels)
+        self.pw_act = act(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.dw_act(self.dw_bn(self.dw(x)))
+        return self.pw_act(self.pw_bn(self.pw(x)))
+
+
+class _FullConv(nn.Module):
+    """A standard 3×3 convolution → BN → act, in place of a :class:`DepthwiseSeparable` block (Table 4's
+    "Conv MobileNet")."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int, activation: str) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, KERNEL, stride, padding=KERNEL // 2, bias=False)
+        self.bn = nn.BatchNorm2d(out_channels)
+        self.act = _activation(activation)(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.bn(self.conv(x)))
+
+
+# ------------------------------------------------------------------------------------------ the model
+
+
+class MobileNetV1(nn.Module):
+    """MobileNet V1 from :data:`MOBILENET_V1_BODY`: ``features`` (conv1 and block1…block13), then
+    ``avgpool`` (global), ``flatten`` and ``fc`` (``⌊1024α⌋ → num_classes``). Returns logits; the paper's
+    softmax belongs to the loss.
+
+    ``width_multiplier`` is α; ``resolution`` the input side (ρ = resolution / 224), stored as
+    ``input_size`` so that ``python -m cvlib profile`` uses it. ``separable=False`` replaces every block
+    by a full 3×3 convolution with the same stride and widths (the paper's "Conv MobileNet", Table 4).
+    ``body`` is a table in the form of :data:`MOBILENET_V1_BODY` (default: that table); its first row
+    must be the full convolution.
+    """
+
+    in_channels = 3
+
+    def __init__(self, num_classes: int = 1000, width_multiplier: float = 1.0, resolution: int = BASE_RESOLUTION,
+                 activation: str = "relu", separable: bool = True,
+                 body: Sequence[BodyRow] | None = None) -> None:
+        super().__init__()
+        _positive_int("num_classes", num_classes)
+        _positive_int("resolution", resolution)
+        act = _activation(activation)
+        body = _check_body(MOBILENET_V1_BODY if body is None else body)
+        self.width_multiplier = width_multiplier
+        self.input_size = resolution
+        self.resolution_multiplier = resolution / BASE_RESOLUTION
+        layers: OrderedDict[str, nn.Module] = OrderedDict()
+        c_in = self.in_channels
+        for name, kind, stride, channels in body:
+            c_out = scaled_channels(channels, width_multiplier)
+            if kind == "conv":
+                layers[name] = nn.Conv2d(c_in, c_out, KERNEL, stride, padding=KERNEL // 2, bias=False)
+                layers[f"{name}_bn"] = nn.BatchNorm2d(c_out)
+                layers[f"{name}_act"] = act(inplace=True)
+            elif separable:
+                layers[name] = DepthwiseSeparable(c_in, c_out, stride, activation)
+            else:
+                layers[name] = _FullConv(c_in, c_out, stride, activation)
+            c_in = c_out
+        self.features = nn.Sequential(layers)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(c_in, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.flatten(self.avgpool(self.features(x))))
+
+
+def body_table(width_multiplier: float = 1.0, resolution: int = BASE_RESOLUTION, num_classes: int = 1000,
+               body: Sequence[BodyRow] | None = None) -> list[tuple[str, str, str]]:
+    """The rows of the paper's Table 1 — ``(type / stride, filter shape, input size)`` — regenerated from
+    :data:`MOBILENET_V1_BODY` for any α and resolution.
+
+    Each 3×3 layer with padding 1 maps a side ``a`` to ``⌊(a + 2 − 3)/s⌋ + 1`` (``⌈a/2⌉`` for ``s = 2``).
+    ``block13`` reads "s1" (Table 1 prints "s2").
+    """
+    _positive_int("resolution", resolution)
+    _positive_int("num_classes", num_classes)
+    rows: list[tuple[str, str, str]] = []
+    side, c_in = resolution, MobileNetV1.in_channels
+    for _, kind, stride, channels in _check_body(MOBILENET_V1_BODY if body is None else body):
+        c_out = scaled_channels(channels, width_multiplier)
+        if kind == "conv":
+            rows.append((f"Conv / s{stride}", f"3×3×{c_in}×{c_out}", f"{side}×{side}×{c_in}"))
+        else:
+            rows.append((f"Conv dw / s{stride}", f"3×3×{c_in} dw", f"{side}×{side}×{c_in}"))
+        side = (side - 1) // stride + 1
+        if kind == "dws":
+            rows.append(("Conv / s1", f"1×1×{c_in}×{c_out}", f"{side}×{side}×{c_in}"))
+        c_in = c_out
+    rows.append(("Avg Pool / s1", f"Pool {side}×{side}", f"{side}×{side}×{c_in}"))
+    rows.append(("FC / s1", f"{c_in}×{num_classes}", f"1×1×{c_in}"))
+    rows.append(("Softmax / s1", "Classifier", f"1×1×{num_classes}"))
+    return rows
+
+
+# -------------------------------------------------------------------------------------------- builders
+
+
+@register_model("mobilenet_v1")
+def mobilenet_v1(num_classes: int = 1000, width_multiplier: float = 1.0, resolution: int = BASE_RESOLUTION,
+                 activation: str = "relu") -> MobileNetV1:
+    """1.0 MobileNet-224 (Table 1): 4,231,976 parameters with BatchNorm and the FC bias, 4,209,088
+    weights (the paper's 4.2 M), 568,740,352 multiply-adds (569 M).
+
+    Any α and resolution of Tables 6–7 through the arguments. The paper's blocks use ReLU; TensorFlow's
+    reference implementation and Keras use ReLU6 (``activation="relu6"``). torchvision has no MobileNet V1.
+    TensorFlow's released checkpoints have 1001 classes (a background class) and a 1×1 convolution as
+    the classifier, which is the same layer as ``fc`` on the pooled 1×1 map.
+    """
+    return MobileNetV1(num_classes, width_multiplier, resolution, activation)
+
+
+@register_model("mobilenet_v1_075")
+def mobilenet_v1_075(num_classes: int = 1000, resolution: int = BASE_RESOLUTION,
+                     activation: str = "relu") -> MobileNetV1:
+    """0.75 MobileNet-224 (Table 6: 2.6 M parameters, 325 M multiply-adds)."""
+    return MobileNetV1(num_classes, 0.75, resolution, activation)
+
+
+@register_model("mobilenet_v1_050")
+def mobilenet_v1_050(num_classes: int = 1000, resolution: int = BASE_RESOLUTION,
+                     activation: str = "relu") -> MobileNetV1:
+    """0.5 MobileNet-224 (Table 6: 1.3 M parameters, 149 M multiply-adds)."""
+    return MobileNetV1(num_classes, 0.5, resolution, activation)
+
+
+@register_model("mobilenet_v1_025")
+def mobilenet_v1_025(num_classes: int = 1000, resolution: int = BASE_RESOLUTION,
+                     activation: str = "relu") -> MobileNetV1:
+    """0.25 MobileNet-224 (Table 6: 0.5 M parameters, 41 M multiply-adds)."""
+    return MobileNetV1(num_classes, 0.25, resolution, activation)
+
+
+@register_model("mobilenet_v1_conv")
+def mobilenet_v1_conv(num_classes: int = 1000, activation: str = "relu") -> MobileNetV1:
+    """"Conv MobileNet" of Table 4: the same body with full 3×3 convolutions instead of depthwise
+    separable blocks (29.3 M parameters, 4866 M multiply-adds in the paper)."""
+    return MobileNetV1(num_classes, activation=activation, separable=False)
+
+
+# ------------------------------------------------------------------------------- counting and the ratio
+
+
+def separable_costs(in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
+                    output_size: int | Sequence[int]) -> dict[str, dict[str, int]]:
+    """Weights and multiply-adds of a standard convolution and of its depthwise separable replacement.
+
+    ``{"standard" | "depthwise" | "pointwise": {"params": …, "macs": …}}`` for ``M = in_channels``,
+    ``N = out_channels``, ``D_k = kernel_size`` and a ``D_F × D_F`` output (``D_F = output_size``),
+    without biases: ``D_k²·M·N``, ``D_k²·M`` and ``M·N`` weights; each times ``D_F²`` multiply-adds.
+    """
+    kw = dict(kernel_size=kernel_size)
+    return {
+        "standard": {"params": conv2d_params(in_channels, out_channels, bias=False, **kw),
+                     "macs": conv2d_macs(in_channels, out_channels, output_size=output_size, **kw)},
+        "depthwise": {"params": conv2d_params(in_channels, in_channels, bias=False, groups=in_channels, **kw),
+                      "macs": conv2d_macs(in_channels, in_channels, output_size=output_size, groups=in_channels, **kw)},
+        "pointwise": {"params": conv2d_params(in_channels, out_channels, 1, bias=False),
+                      "macs": conv2d_macs(in_channels, out_channels, 1, output_size)},
+    }
+
+
+def separable_ratio(out_channels: int, kernel_size: int | Sequence[int]) -> Fraction:
+    """Cost of a depthwise separable convolution over a standard one (Eq. 5): ``1/N + 1/(k_h·k_w)``.
+
+    ``(k_h·k_w·M + M·N) / (k_h·k_w·M·N)``: the input channels ``M`` and the map size cancel, so the
+    ratio is the same for weights and for multiply-adds.
+    """
+    _positive_int("out_channels", out_channels)
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+    _positive_int("kernel height", kh)
+    _positive_int("kernel width", kw)
+    return Fraction(1, out_channels) + Fraction(1, kh * kw)
+
+
+def depthwise_conv2d(x: torch.Tensor, weight: torch.Tensor, stride: int = 1, padding: int = 0) -> torch.Tensor:
+    """Depthwise convolution from scratch: channel ``c`` of the output is channel ``c`` of ``x``
+    cross-correlated with ``weight[c, 0]``, ``y[n, c, i, j] = Σ_{u,v} x[n, c, s·i + u, s·j + v]·w[c, 0, u, v]``
+    (after zero padding). ``x`` is ``(N, C, H, W)``, ``weight`` is ``(C, 1, k_h, k_w)``.
+    """
+    if x.dim() != 4:
+        raise ValueError(f"x must be (N, C, H, W), got shape {tuple(x.shape)}")
+    if weight.dim() != 4 or weight.shape[1] != 1 or weight.shape[0] != x.shape[1]:
+        raise ValueError(f"weight must be (C, 1, k_h, k_w) with C = {x.shape[1]} input channels, "
+                         f"got shape {tuple(weight.shape)}")
+    _positive_int("stride", stride)
+    if not isinstance(padding, int) or isinstance(padding, bool) or padding < 0:
+        raise ValueError(f"padding must be a non-negative integer, got {padding!r}")
+    n, c, h, w = x.shape
+    kh, kw = weight.shape[-2:]
+    if h + 2 * padding < kh or w + 2 * padding < kw:
+        raise ValueError(f"kernel {kh}×{kw} is larger than the padded input {h + 2 * padding}×{w + 2 * padding}")
+    patches = F.unfold(x, (kh, kw), padding=padding, stride=stride)  # (N, C·kh·kw, L), channel-major
+    oh, ow = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
+    patches = patches.view(n, c, kh * kw, oh * ow)
+    out = (patches * weight.reshape(1, c, kh * kw, 1)).sum(dim=2)
+    return out.view(n, c, oh, ow)
+
+
+# ------------------------------------------------------------------------------- spatial separability
+
+
+def separate_kernel(kernel: torch.Tensor, rtol: float = 1e-6) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split a 2-D kernel into a column ``u`` (``k_h × 1``) and a row ``v`` (``1 × k_w``) with
+    ``kernel = u @ v``, the spatially separable form; ``ValueError`` if the kernel is not rank one.
+
+    From the SVD ``K = Σ σ_i u_i v_iᵀ``: ``K`` is separable exactly when ``σ_2 = 0`` (here
+    ``σ_2 <= rtol·σ_1``), and then ``u = √σ_1·u_1``, ``v = √σ_1·v_1ᵀ``. The split is unique up to a
+    factor ``c`` moved from ``u`` to ``v``.
+    """
+    if kernel.dim() != 2 or min(kernel.shape) < 1:
+        raise ValueError(f"kernel must be a non-empty 2-D tensor, got shape {tuple(kernel.shape)}")
+    k = kernel.to(torch.float64)
+    u, s, vh = torch.linalg.svd(k)
+    if s[0] == 0:
+        raise ValueError("the zero kernel has no meaningful separation")
+    if len(s) > 1 and s[1] > rtol * s[0]:
+        rank = int((s > rtol * s[0]).sum())
+        raise ValueError(f"kernel has rank {rank} (singular values {[round(float(v), 6) for v in s]}); "
+                         "only a rank-one kernel is spatially separable")
+    root = s[0].sqrt()
+    return (root * u[:, :1]).to(kernel.dtype), (root * vh[:1, :]).to(kernel.dtype)
+
+
+# ------------------------------------------------------------------------------------ fixed-point codes
+
+
+def quantize_unsigned(x: torch.Tensor, bits: int, max_value: float) -> torch.Tensor:
+    """Uniform unsigned fixed-point quantisation of ``x`` on ``[0, max_value]`` with ``2^bits`` levels.
+
+    Step ``Δ = max_value / (2^bits − 1)``; each value becomes ``Δ · clamp(round(x / Δ), 0, 2^bits − 1)``
+    (round half to even). Values above ``max_value`` saturate; within the range the error is at most
+    ``Δ/2``, so a smaller range means a finer step.
+    """
+    _positive_int("bits", bits)
+    if not isinstance(max_value, (int, float)) or isinstance(max_value, bool) or not max_value > 0:
+        raise ValueError(f"max_value must be a number > 0, got {max_value!r}")
+    levels = 2 ** bits - 1
+    step = max_value / levels
+    return torch.clamp(torch.round(x / step), 0, levels) * step
