@@ -329,15 +329,18 @@ def _input_shape(input_size: int | Sequence[int], channels: int) -> tuple[int, .
 
 
 def profile(model: nn.Module, input_size: int | Sequence[int] = 224, channels: int = 3) -> Profile:
-    """Profile ``model`` on one random input of ``input_size`` (an int, ``(H, W)`` or ``(C, H, W)``).
+    """Profile ``model`` on one input of ``input_size`` (an int, ``(H, W)`` or ``(C, H, W)``).
 
-    The model runs once, in eval mode (restored afterwards), with gradients off, on a batch of one.
+    The model runs once, in eval mode (restored afterwards), with gradients off, on a batch of one, on
+    the device of its parameters. A model built on the ``meta`` device (``with torch.device("meta"):``)
+    is profiled from shapes alone, without computing anything — handy for large inputs.
     """
     shape = _input_shape(input_size, channels)
     was_training = model.training
     model.eval()
     recorder = _Recorder()
-    x = torch.zeros(1, *shape)
+    tensors = [*model.parameters(), *model.buffers()]
+    x = torch.zeros(1, *shape, device=tensors[0].device if tensors else None)
     traced = True
     try:
         with torch.no_grad():

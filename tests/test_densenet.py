@@ -31,20 +31,10 @@ def on_meta(name: str) -> nn.Module:
         return models.build(name)
 
 
-class OnMeta(nn.Module):
-    """Profile a meta-device model: shapes without data."""
-
-    def __init__(self, inner: nn.Module) -> None:
-        super().__init__()
-        self.inner = inner
-
-    def forward(self, x):
-        return self.inner(x.to("meta"))
-
 
 @functools.lru_cache(maxsize=None)
 def meta_profile(name: str) -> cvlib.Profile:
-    return cvlib.profile(OnMeta(on_meta(name)), 224)
+    return cvlib.profile(on_meta(name), 224)
 
 
 def n_params(model: nn.Module) -> int:
@@ -92,10 +82,10 @@ def test_names_count_the_weight_layers():
 def test_table1_output_sizes():
     prof = meta_profile("densenet121")
     for name, side in TABLE1_SIDES.items():
-        assert prof[f"inner.{name}"].output_shape[1:] == (side, side), name
+        assert prof[f"{name}"].output_shape[1:] == (side, side), name
     for b, side in enumerate([56, 28, 14, 7], start=1):
-        assert prof[f"inner.denseblock{b}.denselayer1.conv_3x3"].output_shape == (32, side, side)
-    assert prof["inner.fc"].input_shape == (1024,) and prof["inner.fc"].output_shape == (1000,)
+        assert prof[f"denseblock{b}.denselayer1.conv_3x3"].output_shape == (32, side, side)
+    assert prof["fc"].input_shape == (1024,) and prof["fc"].output_shape == (1000,)
 
 
 def test_channel_plan_matches_the_network():
@@ -281,7 +271,7 @@ def test_profile_traces_densenet121():
     assert prof.traced and prof.extra_params == 0
     # Inside block 1 every layer adds one 3×3 convolution on a jump of 4: 11 + 8ℓ.
     for ell in range(1, 7):
-        assert prof[f"inner.denseblock1.denselayer{ell}.conv_3x3"].rf == (11 + 8 * ell,) * 2
+        assert prof[f"denseblock1.denselayer{ell}.conv_3x3"].rf == (11 + 8 * ell,) * 2
 
 
 @pytest.mark.parametrize("call,match", [

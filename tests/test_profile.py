@@ -134,3 +134,13 @@ def test_restores_training_mode():
 def test_bad_input_size(size):
     with pytest.raises(ValueError, match="input_size"):
         cvlib.profile(nn.Conv2d(3, 1, 1), size)
+
+
+def test_meta_device_profiles_from_shapes_alone():
+    with torch.device("meta"):
+        m = models.build("vgg16")
+    prof = cvlib.profile(m, 224)
+    real = cvlib.profile(models.build("vgg16"), 224)
+    assert (prof.total_params, prof.total_macs) == (real.total_params, real.total_macs)
+    assert [r.output_shape for r in prof] == [r.output_shape for r in real]
+    assert cvlib.profile(m.features, 512)["pool5"].output_shape == (512, 16, 16)

@@ -23,16 +23,6 @@ def on_meta(name: str) -> nn.Module:
         return models.build(name)
 
 
-class OnMeta(nn.Module):
-    """Profile a meta-device model: shapes without data."""
-
-    def __init__(self, inner: nn.Module) -> None:
-        super().__init__()
-        self.inner = inner
-
-    def forward(self, x):
-        return self.inner(x.to("meta"))
-
 
 def n_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
@@ -130,14 +120,14 @@ def test_notes_block_shapes():
     notes = {"conv1_2": (224, 224, 64), "pool1": (112, 112, 64), "conv2_2": (112, 112, 128),
              "pool2": (56, 56, 128), "conv3_3": (56, 56, 256), "pool3": (28, 28, 256),
              "conv4_3": (28, 28, 512), "pool4": (14, 14, 512), "conv5_3": (14, 14, 512), "pool5": (7, 7, 512)}
-    prof = cvlib.profile(OnMeta(on_meta("vgg16")), 224)
+    prof = cvlib.profile(on_meta("vgg16"), 224)
     for name, (h, w, c) in notes.items():
-        assert prof[f"inner.features.{name}"].output_shape == (c, h, w), name
+        assert prof[f"features.{name}"].output_shape == (c, h, w), name
     assert dict(trunk_sizes(224))["pool5"] == 7
-    assert {n: s for n, s in trunk_sizes(224)} == {n: prof[f"inner.features.{n}"].output_shape[1]
+    assert {n: s for n, s in trunk_sizes(224)} == {n: prof[f"features.{n}"].output_shape[1]
                                                  for n, _ in trunk_sizes(224)}
-    assert prof["inner.classifier.fc6"].input_shape == (25088,)
-    assert [prof[f"inner.classifier.fc{i}"].output_shape for i in (6, 7, 8)] == [(4096,), (4096,), (1000,)]
+    assert prof["classifier.fc6"].input_shape == (25088,)
+    assert [prof[f"classifier.fc{i}"].output_shape for i in (6, 7, 8)] == [(4096,), (4096,), (1000,)]
 
 
 def test_trunk_sizes_follow_the_floor():
@@ -203,7 +193,7 @@ def test_paper_score_maps_and_meta_profile():
         dense = to_fully_convolutional(models.build("vgg16").eval())
     for q, side in [(256, 2), (384, 6), (512, 10)]:
         assert score_map_size(q) == side
-        assert cvlib.profile(OnMeta(dense), q)["inner.classifier.fc8"].output_shape == (1000, side, side)
+        assert cvlib.profile(dense, q)["classifier.fc8"].output_shape == (1000, side, side)
 
 
 @pytest.mark.parametrize("call,match", [
