@@ -19,6 +19,7 @@ from __future__ import annotations
 import html
 import math
 import operator
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -336,6 +337,8 @@ def profile(model: nn.Module, input_size: int | Sequence[int] = 224, channels: i
     is profiled from shapes alone, without computing anything — handy for large inputs.
     """
     shape = _input_shape(input_size, channels)
+    if len(list(model.children())) == 0:  # a single layer: profile it as a one-layer network
+        model = nn.Sequential(OrderedDict([(type(model).__name__.lower(), model)]))
     was_training = model.training
     model.eval()
     recorder = _Recorder()

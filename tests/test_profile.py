@@ -144,3 +144,9 @@ def test_meta_device_profiles_from_shapes_alone():
     assert (prof.total_params, prof.total_macs) == (real.total_params, real.total_macs)
     assert [r.output_shape for r in prof] == [r.output_shape for r in real]
     assert cvlib.profile(m.features, 512)["pool5"].output_shape == (512, 16, 16)
+
+
+def test_a_single_layer_is_one_row():
+    prof = cvlib.profile(nn.Conv2d(3, 8, 3, padding=1), 8)
+    assert [r.name for r in prof] == ["conv2d"]
+    assert prof.total_macs == counts.conv2d_macs(3, 8, 3, 8) and prof["conv2d"].rf == (3, 3)
