@@ -44,3 +44,5 @@ __all__ = [
     "spp_length",
     "spp_window",
 ]
+from .selective_search import selective_search  # noqa: E402
+__all__ += ["selective_search"]
