@@ -38,10 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"{args.model} at {'×'.join(map(str, prof.input_shape))}: receptive field of each output")
         width = max(len(r.name) for r in prof.rows)
-        print(f"{'layer'.ljust(width)}  {'type':<18} {'RF':>9} {'jump':>9} {'start':>11}")
+        tw = max(len(r.type) for r in prof.rows)
+        print(f"{'layer'.ljust(width)}  {'type'.ljust(tw)} {'RF':>9} {'jump':>9} {'start':>11}")
         for r in prof.rows:
             if r.rf is None:
                 continue
-            print(f"{r.name.ljust(width)}  {r.type:<18} {r._fmt_pair(r.rf):>9} "
+            print(f"{r.name.ljust(width)}  {r.type.ljust(tw)} {r._fmt_pair(r.rf):>9} "
                   f"{r._fmt_pair(r.jump):>9} {r._fmt_pair(r.start):>11}")
     return 0

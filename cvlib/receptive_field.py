@@ -25,7 +25,8 @@ from torch import nn
 
 from .shapes import effective_kernel
 
-__all__ = ["RFLayer", "RFState", "rf_top_down", "rf_bottom_up", "rf_window", "window_of", "chain_of"]
+__all__ = ["RFLayer", "RFState", "rf_top_down", "rf_bottom_up", "rf_window", "window_of", "chain_of",
+           "register_window"]
 
 
 @dataclass(frozen=True)
@@ -121,9 +122,20 @@ def _two(value: int | Sequence[int]) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
 
 
+_WINDOW_TYPES: tuple[type, ...] = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
+
+
+def register_window(module_type: type) -> type:
+    """Class decorator: layers of ``module_type`` slide a window given by their ``kernel_size``,
+    ``stride`` and ``padding`` attributes (and ``dilation`` if present), like torch's convolutions."""
+    global _WINDOW_TYPES
+    _WINDOW_TYPES = (*_WINDOW_TYPES, module_type)
+    return module_type
+
+
 def window_of(name: str, module: nn.Module) -> tuple[RFLayer, RFLayer] | None:
     """The sliding window of a convolution or pooling layer along (height, width); ``None`` otherwise."""
-    if not isinstance(module, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+    if not isinstance(module, _WINDOW_TYPES):
         return None
     k = _two(module.kernel_size)
     s = _two(module.stride if module.stride is not None else module.kernel_size)

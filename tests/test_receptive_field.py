@@ -59,3 +59,12 @@ def test_bad_layers():
         rf_top_down([])
     with pytest.raises(ValueError, match="index"):
         rf_window(rf_bottom_up([RFLayer("a", 3)])[-1], -1)
+
+
+def test_registered_custom_window_layers_count_in_the_profile():
+    import cvlib
+    from cvlib.models import build
+
+    prof = cvlib.profile(build("lenet5"), 32, channels=1)
+    # C5's 5×5 window on S4's 5×5 map sees the whole 32×32 input (LeNet-5's design).
+    assert [prof[n].rf[0] for n in ("c1", "s2", "c3", "s4", "c5")] == [5, 6, 14, 16, 32]
