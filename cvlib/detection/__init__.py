@@ -46,3 +46,8 @@ __all__ = [
 ]
 from .selective_search import selective_search  # noqa: E402
 __all__ += ["selective_search"]
+from .rpn import RPNHead, generate_proposals, label_anchors, rpn_loss, sample_anchors  # noqa: E402
+from .faster_rcnn import FasterRCNN, FasterRCNNConfig, mean_average_precision, train_faster_rcnn  # noqa: E402
+from .synthetic import make_shapes  # noqa: E402
+__all__ += ["RPNHead", "generate_proposals", "label_anchors", "rpn_loss", "sample_anchors", "FasterRCNN",
+            "FasterRCNNConfig", "mean_average_precision", "train_faster_rcnn", "make_shapes"]
