@@ -8,6 +8,15 @@ Each module holds one idea; the notebooks import them:
 - :mod:`cvlib.profiler` — :func:`profile`, a layer table of any ``torch.nn.Module``;
 - :mod:`cvlib.models` — the architectures, by name;
 - :mod:`cvlib.detection` — IoU, NMS, box coding, RoI pooling and RoI Align, SPP, anchors, VOC AP;
+- :mod:`cvlib.backprop` — forward and backward passes of the common layers, in NumPy;
+- :mod:`cvlib.initialization`, :mod:`cvlib.normalization`, :mod:`cvlib.dropout`,
+  :mod:`cvlib.activations` — initialisers, normalisation layers, dropout, activations and softmax;
+- :mod:`cvlib.grouped_conv`, :mod:`cvlib.separable`, :mod:`cvlib.dilated_conv`,
+  :mod:`cvlib.transposed_conv`, :mod:`cvlib.deconvolution`, :mod:`cvlib.deformable` — the convolution
+  variants;
+- :mod:`cvlib.losses`, :mod:`cvlib.optim`, :mod:`cvlib.preprocessing`, :mod:`cvlib.distillation`,
+  :mod:`cvlib.annealing` — losses, optimisers, input preprocessing, knowledge distillation, simulated
+  annealing;
 - :mod:`cvlib.lrn`, :mod:`cvlib.pointwise`, :mod:`cvlib.checks` — small pieces the pages share.
 """
 
