@@ -17,7 +17,8 @@ Each module holds one idea; the notebooks import them:
 - :mod:`cvlib.losses`, :mod:`cvlib.optim`, :mod:`cvlib.preprocessing`, :mod:`cvlib.distillation`,
   :mod:`cvlib.annealing` — losses, optimisers, input preprocessing, knowledge distillation, simulated
   annealing;
-- :mod:`cvlib.lrn`, :mod:`cvlib.pointwise`, :mod:`cvlib.checks` — small pieces the pages share.
+- :mod:`cvlib.lrn`, :mod:`cvlib.pointwise`, :mod:`cvlib.checks`, :mod:`cvlib.arguments` — small pieces the
+  pages and modules share.
 """
 
 from .profiler import Profile, profile, register_macs

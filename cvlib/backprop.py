@@ -30,12 +30,14 @@ NumPy one, so that ``torch.autograd.gradcheck`` can test it against finite diffe
 from __future__ import annotations
 
 import numbers
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 
 import numpy as np
 import torch
 
 from cvlib import activations
+from cvlib.arguments import check_int
 from cvlib.shapes import conv_output_size
 
 __all__ = [
@@ -56,12 +58,6 @@ def _check_array(x: object, ndim: int, name: str = "x") -> np.ndarray:
     return x
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _output_hw(h: int, w: int, kernel: tuple[int, int], stride: int, padding: int) -> tuple[int, int]:
     """``out = floor((in + 2p − k) / s) + 1`` per axis (:func:`cvlib.shapes.conv_output_size`)."""
     return (conv_output_size(h, kernel[0], stride, padding), conv_output_size(w, kernel[1], stride, padding))
@@ -75,8 +71,8 @@ def im2col(x: np.ndarray, kernel: tuple[int, int], stride: int = 1, padding: int
     window whose top-left corner is at ``(i·s − p, j·s − p)``, in the order ``(c, u, v)`` of the kernel
     ``W[:, c, u, v]``. The padding is filled with ``pad_value`` (``−inf`` for max pooling)."""
     x = _check_array(x, 4)
-    kh, kw = (_check_int("kernel height", kernel[0], 1), _check_int("kernel width", kernel[1], 1))
-    stride, padding = _check_int("stride", stride, 1), _check_int("padding", padding, 0)
+    kh, kw = (check_int("kernel height", kernel[0], 1), check_int("kernel width", kernel[1], 1))
+    stride, padding = check_int("stride", stride, 1), check_int("padding", padding, 0)
     n, c, h, w = x.shape
     ho, wo = _output_hw(h, w, (kh, kw), stride, padding)
     xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)), constant_values=pad_value)
@@ -107,19 +103,22 @@ def col2im(cols: np.ndarray, shape: tuple[int, int, int, int], kernel: tuple[int
 
 # ---------------------------------------------------------------------------------------------- layers
 
-class Layer:
-    """Base class: ``params`` and ``grads`` map names to arrays of the same shape."""
+class Layer(ABC):
+    """Base class: ``params`` and ``grads`` map names to arrays of the same shape; every layer defines
+    ``forward`` (caching what its backward needs) and ``backward`` (returning dL/d input)."""
 
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self._cache: tuple | None = None
 
-    def forward(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """The layer's output; stores in ``self._cache`` what :meth:`backward` needs."""
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``dL/dx`` from ``dL/dy``; fills ``self.grads`` for the layer's parameters."""
 
     def _cached(self) -> tuple:
         if self._cache is None:
@@ -154,8 +153,8 @@ class Linear(Layer):
     @classmethod
     def init(cls, n_in: int, n_out: int, rng: np.random.Generator, bias: bool = True) -> "Linear":
         """PyTorch's default initialisation, ``U(−1/√n_in, 1/√n_in)`` for weights and bias."""
-        bound = 1.0 / np.sqrt(_check_int("n_in", n_in, 1))
-        w = rng.uniform(-bound, bound, (n_in, _check_int("n_out", n_out, 1)))
+        bound = 1.0 / np.sqrt(check_int("n_in", n_in, 1))
+        w = rng.uniform(-bound, bound, (n_in, check_int("n_out", n_out, 1)))
         return cls(w, rng.uniform(-bound, bound, n_out) if bias else None)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -192,8 +191,8 @@ class Conv2d(Layer):
         if bias is not None and _check_array(bias, 1, "bias").shape[0] != weight.shape[0]:
             raise ValueError(f"bias must have {weight.shape[0]} entries (one per output channel), "
                              f"got {bias.shape[0]}")
-        self.stride = _check_int("stride", stride, 1)
-        self.padding = _check_int("padding", padding, 0)
+        self.stride = check_int("stride", stride, 1)
+        self.padding = check_int("padding", padding, 0)
         self.params["W"] = weight
         if bias is not None:
             self.params["b"] = bias
@@ -202,9 +201,9 @@ class Conv2d(Layer):
     def init(cls, c_in: int, c_out: int, kernel: int, rng: np.random.Generator, stride: int = 1,
              padding: int = 0, bias: bool = True) -> "Conv2d":
         """PyTorch's default initialisation, ``U(−1/√fan_in, 1/√fan_in)``, ``fan_in = C_in·k²``."""
-        fan_in = _check_int("c_in", c_in, 1) * _check_int("kernel", kernel, 1) ** 2
+        fan_in = check_int("c_in", c_in, 1) * check_int("kernel", kernel, 1) ** 2
         bound = 1.0 / np.sqrt(fan_in)
-        w = rng.uniform(-bound, bound, (_check_int("c_out", c_out, 1), c_in, kernel, kernel))
+        w = rng.uniform(-bound, bound, (check_int("c_out", c_out, 1), c_in, kernel, kernel))
         return cls(w, rng.uniform(-bound, bound, c_out) if bias else None, stride, padding)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -238,9 +237,9 @@ class Conv2d(Layer):
 class _Pool2d(Layer):
     def __init__(self, kernel: int, stride: int | None = None, padding: int = 0) -> None:
         super().__init__()
-        self.kernel = _check_int("kernel", kernel, 1)
-        self.stride = self.kernel if stride is None else _check_int("stride", stride, 1)
-        self.padding = _check_int("padding", padding, 0)
+        self.kernel = check_int("kernel", kernel, 1)
+        self.stride = self.kernel if stride is None else check_int("stride", stride, 1)
+        self.padding = check_int("padding", padding, 0)
         if self.padding > self.kernel // 2:
             raise ValueError(f"padding must be at most kernel // 2 = {self.kernel // 2} (as in PyTorch), "
                              f"got {self.padding}")

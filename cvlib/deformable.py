@@ -29,25 +29,15 @@ the modulation mask of deformable convolution v2 (Zhu et al., 2019).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import torch
 from torch import nn
 
+from .arguments import IntPair, check_int, check_pair
 from .shapes import conv_output_size
 
 __all__ = ["bilinear_kernel", "bilinear_sample", "deform_conv2d", "kernel_grid", "DeformConv2d"]
 
-IntPair = int | Sequence[int]
-
-
-def _pair(value: IntPair, name: str, minimum: int) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, int) for v in pair):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    if min(pair) < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return pair  # type: ignore[return-value]
 
 
 def bilinear_kernel(a: torch.Tensor | float, b: torch.Tensor | float) -> torch.Tensor:
@@ -98,11 +88,11 @@ def kernel_grid(kernel_size: IntPair, output_size: IntPair, stride: IntPair = 1,
     Returns ``(ys, xs)``, each ``(k_h·k_w, H_out, W_out)``: tap ``k = i·k_w + j`` of output ``(oy, ox)``
     reads row ``oy·s_h − p_h + i·d_h`` and column ``ox·s_w − p_w + j·d_w`` (negative or too large: padding).
     """
-    kh, kw = _pair(kernel_size, "kernel_size", 1)
-    oh, ow = _pair(output_size, "output_size", 1)
-    sh, sw = _pair(stride, "stride", 1)
-    ph, pw = _pair(padding, "padding", 0)
-    dh, dw = _pair(dilation, "dilation", 1)
+    kh, kw = check_pair("kernel_size", kernel_size, 1)
+    oh, ow = check_pair("output_size", output_size, 1)
+    sh, sw = check_pair("stride", stride, 1)
+    ph, pw = check_pair("padding", padding, 0)
+    dh, dw = check_pair("dilation", dilation, 1)
     rows = (torch.arange(kh, dtype=dtype) * dh).view(kh, 1, 1, 1) + (torch.arange(oh, dtype=dtype) * sh - ph).view(1, 1, oh, 1)
     cols = (torch.arange(kw, dtype=dtype) * dw).view(1, kw, 1, 1) + (torch.arange(ow, dtype=dtype) * sw - pw).view(1, 1, 1, ow)
     ys = rows.expand(kh, kw, oh, ow).reshape(kh * kw, oh, ow)
@@ -139,9 +129,9 @@ def deform_conv2d(x: torch.Tensor, offset: torch.Tensor, weight: torch.Tensor, b
     if bias is not None and (not isinstance(bias, torch.Tensor) or tuple(bias.shape) != (c_out,)):
         got = tuple(bias.shape) if isinstance(bias, torch.Tensor) else type(bias).__name__
         raise ValueError(f"bias must have shape ({c_out},) (one value per output channel), got {got}")
-    sh, sw = _pair(stride, "stride", 1)
-    ph, pw = _pair(padding, "padding", 0)
-    dh, dw = _pair(dilation, "dilation", 1)
+    sh, sw = check_pair("stride", stride, 1)
+    ph, pw = check_pair("padding", padding, 0)
+    dh, dw = check_pair("dilation", dilation, 1)
     for axis, size, k, p, d in (("height", h, kh, ph, dh), ("width", w, kw, pw, dw)):
         extent = d * (k - 1) + 1
         if extent > size + 2 * p:
@@ -179,13 +169,12 @@ class DeformConv2d(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair, stride: IntPair = 1,
                  padding: IntPair = 0, dilation: IntPair = 1, bias: bool = True) -> None:
         super().__init__()
-        for name, v in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        self.kernel_size = _pair(kernel_size, "kernel_size", 1)
-        self.stride = _pair(stride, "stride", 1)
-        self.padding = _pair(padding, "padding", 0)
-        self.dilation = _pair(dilation, "dilation", 1)
+        in_channels = check_int("in_channels", in_channels, 1)
+        out_channels = check_int("out_channels", out_channels, 1)
+        self.kernel_size = check_pair("kernel_size", kernel_size, 1)
+        self.stride = check_pair("stride", stride, 1)
+        self.padding = check_pair("padding", padding, 0)
+        self.dilation = check_pair("dilation", dilation, 1)
         kh, kw = self.kernel_size
         self.in_channels, self.out_channels = in_channels, out_channels
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kh, kw))

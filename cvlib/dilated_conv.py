@@ -21,13 +21,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .arguments import check_int
+
 __all__ = ["dilate_kernel", "dilated_conv2d", "footprint_1d", "footprint", "hdc_max_gap", "hdc_ok"]
-
-
-def _positive(name: str, value: object) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def dilate_kernel(weight: torch.Tensor, dilation: int) -> torch.Tensor:
@@ -36,7 +32,7 @@ def dilate_kernel(weight: torch.Tensor, dilation: int) -> torch.Tensor:
     A ``(…, k_h, k_w)`` kernel becomes ``(…, d·(k_h − 1) + 1, d·(k_w − 1) + 1)`` with
     ``out[…, d·u, d·v] = weight[…, u, v]`` and zeros elsewhere.
     """
-    d = _positive("dilation", dilation)
+    d = check_int("dilation", dilation, 1)
     if weight.dim() < 2:
         raise ValueError(f"weight must have at least 2 dimensions (…, k_h, k_w), got shape {tuple(weight.shape)}")
     kh, kw = weight.shape[-2:]
@@ -56,8 +52,8 @@ def dilated_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | N
     if x.dim() != 4 or weight.dim() != 4:
         raise ValueError(f"x must be (N, C, H, W) and weight (C_out, C_in/groups, k_h, k_w); got shapes "
                          f"{tuple(x.shape)} and {tuple(weight.shape)}")
-    _positive("stride", stride)
-    d = _positive("dilation", dilation)
+    check_int("stride", stride, 1)
+    d = check_int("dilation", dilation, 1)
     if not isinstance(padding, int) or isinstance(padding, bool) or padding < 0:
         raise ValueError(f"padding must be a non-negative integer, got {padding!r}")
     big = dilate_kernel(weight, d)
@@ -80,7 +76,7 @@ def footprint_1d(kernels: Sequence[int], dilations: Sequence[int]) -> np.ndarray
                          f"and {len(dilations)} dilations")
     out = np.ones(1, dtype=np.int64)
     for k, d in zip(kernels, dilations):
-        k, d = _positive("kernel", k), _positive("dilation", d)
+        k, d = check_int("kernel", k, 1), check_int("dilation", d, 1)
         taps = np.zeros(d * (k - 1) + 1, dtype=np.int64)
         taps[::d] = 1
         out = np.convolve(out, taps)
@@ -101,7 +97,7 @@ def hdc_max_gap(dilations: Sequence[int]) -> int:
     ``i = n − 1, …, 2``, where ``r_1, …, r_n`` are the dilation rates from the input upwards. The design
     goal of hybrid dilated convolution is ``M_2 ≤ K`` for kernel size ``K``.
     """
-    rates = [_positive("dilation", r) for r in dilations]
+    rates = [check_int("dilation", r, 1) for r in dilations]
     if len(rates) < 2:
         raise ValueError(f"the rule needs at least two layers, got {len(rates)}")
     m = rates[-1]
@@ -113,4 +109,4 @@ def hdc_max_gap(dilations: Sequence[int]) -> int:
 def hdc_ok(dilations: Sequence[int], kernel: int = 3) -> bool:
     """``True`` when :func:`hdc_max_gap` ``≤ kernel``. With ``r_1 = 1`` this guarantees a footprint
     without holes; for non-decreasing rates (the paper's setting) it is also necessary."""
-    return hdc_max_gap(dilations) <= _positive("kernel", kernel)
+    return hdc_max_gap(dilations) <= check_int("kernel", kernel, 1)

@@ -37,6 +37,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from .arguments import check_int
+
 __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
@@ -76,18 +78,12 @@ def _image(x: np.ndarray, name: str = "image", channels: int | None = None) -> n
     return x
 
 
-def _positive_int(v: object, name: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-        raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    return int(v)
-
-
 def _size(size: int | Sequence[int]) -> tuple[int, int]:
     if isinstance(size, numbers.Integral) and not isinstance(size, bool):
         size = (size, size)
     if not isinstance(size, Sequence) or len(size) != 2:
         raise ValueError(f"size must be an int or a pair (height, width), got {size!r}")
-    return _positive_int(size[0], "crop height"), _positive_int(size[1], "crop width")
+    return check_int("crop height", size[0], 1), check_int("crop width", size[1], 1)
 
 
 def _stats(mean: Sequence[float], std: Sequence[float], channels: int) -> tuple[np.ndarray, np.ndarray]:

@@ -29,11 +29,10 @@ Weights use PyTorch's layout for ``conv_transpose2d``: ``(C_in, C_out, k_h, k_w)
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 import torch.nn.functional as F
 
+from .arguments import IntPair, check_int, check_pair
 from .shapes import conv_output_size
 
 __all__ = [
@@ -45,25 +44,6 @@ __all__ = [
     "conv_transpose2d_via_conv",
     "overlap_counts",
 ]
-
-Pair = int | tuple[int, int]
-
-
-def _check_int(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _pair(name: str, value: Pair, minimum: int) -> tuple[int, int]:
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{name} must be an integer or a pair (height, width), got {value!r}")
-        return (_check_int(f"{name}[0]", value[0], minimum), _check_int(f"{name}[1]", value[1], minimum))
-    v = _check_int(name, value, minimum)
-    return (v, v)
 
 
 def transposed_output_size(i: int, k: int, s: int = 1, p: int = 0, output_padding: int = 0,
@@ -78,12 +58,12 @@ def transposed_output_size(i: int, k: int, s: int = 1, p: int = 0, output_paddin
     ``output_padding``, an ``output_padding`` not smaller than the stride or the dilation (the larger of
     the two is the bound, as in PyTorch), or a padding so large that the output would be empty.
     """
-    i = _check_int("input size i", i, 1)
-    k = _check_int("kernel k", k, 1)
-    s = _check_int("stride s", s, 1)
-    p = _check_int("padding p", p, 0)
-    d = _check_int("dilation", dilation, 1)
-    a = _check_int("output_padding", output_padding, 0)
+    i = check_int("input size i", i, 1)
+    k = check_int("kernel k", k, 1)
+    s = check_int("stride s", s, 1)
+    p = check_int("padding p", p, 0)
+    d = check_int("dilation", dilation, 1)
+    a = check_int("output_padding", output_padding, 0)
     if a >= max(s, d):
         raise ValueError(f"output_padding={a} must be smaller than the stride ({s}) or the dilation ({d})")
     out = (i - 1) * s - 2 * p + d * (k - 1) + a + 1
@@ -120,9 +100,9 @@ def conv_matrix(in_h: int, in_w: int, kernel: torch.Tensor, stride: int = 1, pad
     if not isinstance(kernel, torch.Tensor) or kernel.dim() != 2:
         raise ValueError(f"kernel must be a 2-D tensor (k_h, k_w) of a single-channel convolution, got "
                          f"{type(kernel).__name__} with shape {tuple(getattr(kernel, 'shape', ()))}")
-    s = _check_int("stride", stride, 1)
-    p = _check_int("padding", padding, 0)
-    d = _check_int("dilation", dilation, 1)
+    s = check_int("stride", stride, 1)
+    p = check_int("padding", padding, 0)
+    d = check_int("dilation", dilation, 1)
     k_h, k_w = kernel.shape
     out_h = conv_output_size(in_h, k_h, s, p, d)
     out_w = conv_output_size(in_w, k_w, s, p, d)
@@ -138,8 +118,8 @@ def conv_matrix(in_h: int, in_w: int, kernel: torch.Tensor, stride: int = 1, pad
 
 
 def conv_transpose2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
-                     stride: Pair = 1, padding: Pair = 0, output_padding: Pair = 0,
-                     dilation: Pair = 1) -> torch.Tensor:
+                     stride: IntPair = 1, padding: IntPair = 0, output_padding: IntPair = 0,
+                     dilation: IntPair = 1) -> torch.Tensor:
     """Transposed 2-D convolution as a scatter-add; the same arguments as ``F.conv_transpose2d``
     (without ``groups``).
 
@@ -161,8 +141,8 @@ def conv_transpose2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor |
     c_out, k_h, k_w = weight.shape[1:]
     if bias is not None and tuple(bias.shape) != (c_out,):
         raise ValueError(f"bias must have shape ({c_out},), got {tuple(bias.shape)}")
-    s, p, a, d = (_pair("stride", stride, 1), _pair("padding", padding, 0),
-                  _pair("output_padding", output_padding, 0), _pair("dilation", dilation, 1))
+    s, p, a, d = (check_pair("stride", stride, 1), check_pair("padding", padding, 0),
+                  check_pair("output_padding", output_padding, 0), check_pair("dilation", dilation, 1))
     out_h = transposed_output_size(h, k_h, s[0], p[0], a[0], d[0])
     out_w = transposed_output_size(w, k_w, s[1], p[1], a[1], d[1])
     full_h = (h - 1) * s[0] + d[0] * (k_h - 1) + 1 + a[0]  # uncropped, with output_padding room
@@ -179,12 +159,12 @@ def conv_transpose2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor |
     return out
 
 
-def zero_insert(x: torch.Tensor, stride: Pair) -> torch.Tensor:
+def zero_insert(x: torch.Tensor, stride: IntPair) -> torch.Tensor:
     """Insert ``s − 1`` zeros between neighbouring pixels of ``(N, C, H, W)``: ``H ↦ (H − 1)·s + 1``.
 
     Dumoulin & Visin's "stretched input" ``ĩ'``, the fractional stride ``1/s`` of a transposed convolution.
     """
-    s = _pair("stride", stride, 1)
+    s = check_pair("stride", stride, 1)
     n, c, h, w = x.shape
     out = x.new_zeros(n, c, (h - 1) * s[0] + 1, (w - 1) * s[1] + 1)
     out[:, :, ::s[0], ::s[1]] = x
@@ -192,16 +172,16 @@ def zero_insert(x: torch.Tensor, stride: Pair) -> torch.Tensor:
 
 
 def conv_transpose2d_via_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
-                              stride: Pair = 1, padding: Pair = 0, output_padding: Pair = 0,
-                              dilation: Pair = 1) -> torch.Tensor:
+                              stride: IntPair = 1, padding: IntPair = 0, output_padding: IntPair = 0,
+                              dilation: IntPair = 1) -> torch.Tensor:
     """The transposed convolution computed as a direct convolution (Dumoulin & Visin's equivalence).
 
     Zero-insert the input (``s − 1`` zeros), pad by ``d(k − 1) − p`` on each side and ``output_padding``
     more at the bottom/right (a negative pad crops), then convolve with stride 1, dilation ``d`` and the
     kernel flipped in both spatial axes with its channels swapped, ``(C_in, C_out) → (C_out, C_in)``.
     """
-    s, p, a, d = (_pair("stride", stride, 1), _pair("padding", padding, 0),
-                  _pair("output_padding", output_padding, 0), _pair("dilation", dilation, 1))
+    s, p, a, d = (check_pair("stride", stride, 1), check_pair("padding", padding, 0),
+                  check_pair("output_padding", output_padding, 0), check_pair("dilation", dilation, 1))
     k_h, k_w = weight.shape[-2:]
     for axis, k in enumerate((k_h, k_w)):  # validates the sizes
         transposed_output_size(x.shape[2 + axis], k, s[axis], p[axis], a[axis], d[axis])
@@ -212,7 +192,7 @@ def conv_transpose2d_via_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch
     return F.conv2d(padded, kernel, bias, stride=1, dilation=d)
 
 
-def overlap_counts(size: Pair, kernel: Pair, stride: Pair) -> torch.Tensor:
+def overlap_counts(size: IntPair, kernel: IntPair, stride: IntPair) -> torch.Tensor:
     """How many kernel stamps cover each output pixel of a transposed convolution (no padding).
 
     The transposed convolution of an all-ones ``size`` input with an all-ones kernel: the "uneven
@@ -220,7 +200,7 @@ def overlap_counts(size: Pair, kernel: Pair, stride: Pair) -> torch.Tensor:
     away from the borders, and constant there exactly when ``s`` divides ``k``; in 2-D the counts of the
     two axes multiply.
     """
-    h, w = _pair("size", size, 1)
-    k_h, k_w = _pair("kernel", kernel, 1)
+    h, w = check_pair("size", size, 1)
+    k_h, k_w = check_pair("kernel", kernel, 1)
     ones = torch.ones(1, 1, h, w, dtype=torch.float64)
     return conv_transpose2d(ones, torch.ones(1, 1, k_h, k_w, dtype=torch.float64), stride=stride)[0, 0]
