@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from . import models
-from .profiler import profile
+from cvlib import models
+from cvlib.analysis.profiler import profile
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -23,14 +23,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
 
-from .boxes import box_iou, check_boxes, check_threshold
+from cvlib.detection.boxes import box_iou, check_boxes, check_threshold
 
-__all__ = ["average_precision", "evaluate_detections", "DetectionEval"]
+__all__ = ["average_precision", "evaluate_detections", "DetectionEval", "mean_average_precision"]
 
 
 def _as_curve(values: Sequence[float] | Tensor, name: str) -> Tensor:
@@ -126,3 +126,20 @@ def evaluate_detections(dets: Sequence[tuple[Tensor, Tensor]], gts: Sequence[Ten
     recall, precision = tp_cum / n_pos, tp_cum / ranks
     return DetectionEval(precision, recall, average_precision(recall, precision, method), tp,
                          all_scores[kept] if kept else all_scores[:0], n_pos)
+
+
+def mean_average_precision(detections: Sequence[Any], gt_boxes: Sequence[Tensor],
+                           gt_labels: Sequence[Tensor], num_classes: int,
+                           iou_threshold: float = 0.5) -> tuple[float, list[float]]:
+    """VOC mAP: :func:`evaluate_detections` per class ``1 … num_classes`` (all-points AP), then the mean.
+
+    Each element of ``detections`` has ``boxes`` ``[K, 4]``, ``scores`` ``[K]`` and ``labels`` ``[K]``
+    (as :class:`cvlib.detection.faster_rcnn.Detections`). Returns ``(mAP, [AP per class])``."""
+    if len(detections) != len(gt_boxes) or len(gt_boxes) != len(gt_labels):
+        raise ValueError("detections, gt_boxes and gt_labels must list the same images")
+    aps = []
+    for c in range(1, num_classes + 1):
+        dets = [(d.boxes[d.labels == c].double(), d.scores[d.labels == c].double()) for d in detections]
+        gts = [b[l == c].double() for b, l in zip(gt_boxes, gt_labels)]
+        aps.append(evaluate_detections(dets, gts, iou_threshold).ap)
+    return sum(aps) / len(aps), aps

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from .boxes import check_boxes
+from cvlib.detection.boxes import check_boxes
 
 __all__ = ["encode_boxes", "decode_boxes", "BBOX_XFORM_CLIP"]
 

@@ -36,18 +36,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .anchors import anchors as make_anchors
-from .ap import evaluate_detections
-from .boxes import box_iou
-from .coder import decode_boxes, encode_boxes
-from .losses import fast_rcnn_loss
-from .nms import batched_nms
-from .roi_align import roi_align
-from .rpn import (RPNHead, clip_boxes, generate_proposals, label_anchors, rpn_loss, rpn_regression_targets,
+from cvlib.detection.anchors import anchors as make_anchors
+from cvlib.detection.boxes import box_iou
+from cvlib.detection.coder import decode_boxes, encode_boxes
+from cvlib.detection.losses import fast_rcnn_loss
+from cvlib.detection.nms import batched_nms
+from cvlib.detection.roi_align import roi_align
+from cvlib.detection.proposals.rpn import (RPNHead, clip_boxes, generate_proposals, label_anchors, rpn_loss, rpn_regression_targets,
                   sample_anchors)
 
-__all__ = ["FasterRCNNConfig", "FasterRCNN", "Detections", "small_backbone", "train_faster_rcnn",
-           "mean_average_precision"]
+__all__ = ["FasterRCNNConfig", "FasterRCNN", "Detections", "small_backbone", "train_faster_rcnn"]
 
 
 @dataclass(frozen=True)
@@ -305,18 +303,3 @@ def train_faster_rcnn(model: FasterRCNN, images: Tensor, boxes: Sequence[Tensor]
         history.append({k: float(v.detach()) for k, v in losses.items()})
     model.eval()
     return history
-
-
-def mean_average_precision(detections: Sequence[Detections], gt_boxes: Sequence[Tensor],
-                           gt_labels: Sequence[Tensor], num_classes: int,
-                           iou_threshold: float = 0.5) -> tuple[float, list[float]]:
-    """VOC mAP: :func:`~.ap.evaluate_detections` per class ``1 … num_classes`` (all-points AP), then the
-    mean. Returns ``(mAP, [AP per class])``."""
-    if len(detections) != len(gt_boxes) or len(gt_boxes) != len(gt_labels):
-        raise ValueError("detections, gt_boxes and gt_labels must list the same images")
-    aps = []
-    for c in range(1, num_classes + 1):
-        dets = [(d.boxes[d.labels == c].double(), d.scores[d.labels == c].double()) for d in detections]
-        gts = [b[l == c].double() for b, l in zip(gt_boxes, gt_labels)]
-        aps.append(evaluate_detections(dets, gts, iou_threshold).ap)
-    return sum(aps) / len(aps), aps

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .boxes import check_boxes, check_threshold
+from cvlib.detection.boxes import check_boxes, check_threshold
 
 __all__ = ["nms", "batched_nms"]
 

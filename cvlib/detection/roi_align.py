@@ -33,7 +33,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from .rois import as_rois, check_features, check_output_size
+from cvlib.detection.rois import as_rois, check_features, check_output_size
 
 __all__ = ["roi_align"]
 

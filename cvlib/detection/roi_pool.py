@@ -28,9 +28,9 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from .rois import as_rois, check_features, check_output_size
+from cvlib.detection.rois import as_rois, check_features, check_output_size
 
-__all__ = ["roi_pool"]
+__all__ = ["roi_pool", "round_half_away"]
 
 _MODES = ("caffe", "drop", "last")
 _BUDGET = 1 << 24  # gathered elements per chunk of RoIs

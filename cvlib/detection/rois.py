@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from .boxes import check_boxes
+from cvlib.detection.boxes import check_boxes
 
 __all__ = ["as_rois", "check_output_size", "check_features"]
 

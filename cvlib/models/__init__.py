@@ -1,17 +1,12 @@
-"""Reference implementations of the architectures in the notes, one file per family.
+"""The architectures of the notes, one module per paper family, and the registry that names them.
 
-Every module in this package is imported here, so each ``@register_model`` builder is listed in
-:data:`MODELS` (used by ``python -m cvlib profile NAME``).
+A family's classes live in their module (``cvlib.models.resnet.Bottleneck``); the registry maps names
+to builders (``build("resnet50")``), so names of different families never collide. Importing this
+package imports every family module, so :data:`MODELS` lists every registered builder.
 """
 
-import importlib
-import pkgutil
+from cvlib.models import alexnet, densenet, googlenet, lenet, mobilenet_v1, mobilenet_v2, nin, resnet, vgg
+from cvlib.models.registry import MODELS, ModelInfo, build, info, register_model
 
-from .registry import MODELS, build, register_model
-
-for _info in pkgutil.iter_modules(__path__):
-    if _info.name != "registry":
-        _module = importlib.import_module(f"{__name__}.{_info.name}")
-        globals().update({k: getattr(_module, k) for k in getattr(_module, "__all__", [])})
-
-__all__ = ["MODELS", "build", "register_model"]
+__all__ = ["alexnet", "densenet", "googlenet", "lenet", "mobilenet_v1", "mobilenet_v2", "nin", "resnet", "vgg",
+           "MODELS", "ModelInfo", "build", "info", "register_model"]

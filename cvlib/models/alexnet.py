@@ -1,7 +1,7 @@
 """AlexNet (Krizhevsky, Sutskever & Hinton, 2012): the configuration as a data table, two builders.
 
 Five convolutions and three fully connected layers. Every convolution and the first two FC layers are
-followed by ReLU; local response normalisation (:mod:`cvlib.lrn`, ``k=2, n=5, α=1e-4, β=0.75``) follows
+followed by ReLU; local response normalisation (:mod:`cvlib.nn.lrn`, ``k=2, n=5, α=1e-4, β=0.75``) follows
 ``conv1`` and ``conv2``; 3×3 max pooling with stride 2 ("overlapping pooling") follows both normalisations
 and ``conv5``; dropout 0.5 follows ``fc6`` and ``fc7``. With a 227×227×3 input the maps are::
 
@@ -22,9 +22,9 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from ..lrn import LocalResponseNorm, local_response_norm
-from ..shapes import conv_output_size
-from .registry import register_model
+from cvlib.nn.lrn import LocalResponseNorm, local_response_norm
+from cvlib.analysis.shapes import conv_output_size
+from cvlib.models.registry import register_model
 
 __all__ = ["AlexNet", "ALEXNET_CONVS", "ALEXNET_FCS", "TowerLRN", "alexnet", "alexnet_2gpu", "trunk_sizes"]
 
@@ -57,7 +57,7 @@ POOL_KERNEL, POOL_STRIDE = 3, 2
 def trunk_sizes(input_size: int = 227) -> list[tuple[str, int]]:
     """Side of the square map after every convolution and pooling for an ``input_size`` input.
 
-    Each step is ``out = floor((in + 2p − k) / s) + 1`` (:func:`cvlib.shapes.conv_output_size`). The FC
+    Each step is ``out = floor((in + 2p − k) / s) + 1`` (:func:`cvlib.analysis.shapes.conv_output_size`). The FC
     layers need the last entry (``pool5``) to be 6; :class:`AlexNet` is built for 227, where it is.
     """
     sizes: list[tuple[str, int]] = []
@@ -76,7 +76,7 @@ class TowerLRN(LocalResponseNorm):
 
     In the two-GPU net each GPU holds only its own half of the maps and the GPUs exchange nothing
     before ``conv3``, so the sum over ``n`` neighbouring maps stops at the edge of the GPU's half. With
-    ``towers=1`` this is :class:`cvlib.lrn.LocalResponseNorm`.
+    ``towers=1`` this is :class:`cvlib.nn.lrn.LocalResponseNorm`.
     """
 
     def __init__(self, towers: int = 2, n: int = 5, alpha: float = 1e-4, beta: float = 0.75,
@@ -146,7 +146,7 @@ class AlexNet(nn.Module):
         return self.classifier(self.features(x))
 
 
-@register_model("alexnet")
+@register_model("alexnet", paper="krizhevsky2012imagenet", input_size=227)
 def alexnet(num_classes: int = 1000, dropout: float = 0.5) -> AlexNet:
     """AlexNet as one tower: every layer sees all maps of the layer before (62,378,344 parameters).
 
@@ -159,7 +159,7 @@ def alexnet(num_classes: int = 1000, dropout: float = 0.5) -> AlexNet:
     return AlexNet(towers=1, num_classes=num_classes, dropout=dropout)
 
 
-@register_model("alexnet_2gpu")
+@register_model("alexnet_2gpu", paper="krizhevsky2012imagenet", input_size=227)
 def alexnet_2gpu(num_classes: int = 1000, dropout: float = 0.5) -> AlexNet:
     """AlexNet as trained in the paper, over two GPUs (60,965,224 parameters: the paper's "60 million").
 

@@ -34,9 +34,10 @@ import torch
 import torch.fx
 from torch import nn
 
-from .. import counts
-from ..shapes import conv_output_size
-from .registry import register_model
+from cvlib.analysis import counts
+from cvlib.analysis.tracing import trace
+from cvlib.analysis.shapes import conv_output_size
+from cvlib.models.registry import register_model
 
 __all__ = [
     "DENSENET_CONFIGS",
@@ -324,12 +325,12 @@ def densenet_counts(block_layers: str | Sequence[int] = "densenet121", growth_ra
                     init_features: int | None = None, bn_size: int = BOTTLENECK_WIDTH,
                     compression: float = COMPRESSION, num_classes: int = 1000,
                     input_size: int = 224) -> tuple[int, int]:
-    """``(parameters, MACs)`` of a DenseNet-BC by the formulas of :mod:`cvlib.counts`, without building it.
+    """``(parameters, MACs)`` of a DenseNet-BC by the formulas of :mod:`cvlib.analysis.counts`, without building it.
 
     Per dense layer seeing ``c`` channels on an ``s×s`` map: BN ``2c`` + conv 1×1 ``c·4k`` + BN ``2·4k`` +
     conv 3×3 ``9·4k·k`` parameters; MACs ``s²·(c·4k + 9·4k·k)``. Per transition: BN ``2m`` + conv
     ``m·⌊θm⌋``, MACs on the map before pooling. Stem: conv 7×7 ``49·3·2k`` + BN; classifier: final BN and
-    ``(C + 1)·classes``. Map sides follow :func:`cvlib.shapes.conv_output_size`.
+    ``(C + 1)·classes``. Map sides follow :func:`cvlib.analysis.shapes.conv_output_size`.
     """
     blocks = _resolve(block_layers)
     _check_positive(growth_rate=growth_rate, bn_size=bn_size, num_classes=num_classes, input_size=input_size)
@@ -358,13 +359,6 @@ def densenet_counts(block_layers: str | Sequence[int] = "densenet121", growth_ra
 # ------------------------------------------------------------------------------------ the block's graph
 
 
-class _LayerTracer(torch.fx.Tracer):
-    """Trace a block keeping each :class:`DenseLayer` as one node."""
-
-    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        return isinstance(m, DenseLayer) or super().is_leaf_module(m, module_qualified_name)
-
-
 def dense_connections(block: nn.Module, include_output: bool = False) -> list[tuple[str, str]]:
     """The direct connections of a block, read from its ``torch.fx`` graph, as ``(source, target)`` names.
 
@@ -373,7 +367,7 @@ def dense_connections(block: nn.Module, include_output: bool = False) -> list[tu
     (concatenation, indexing) — the paper's "direct connection". With ``include_output`` the block's
     output counts as one more target (``"output"``), as the next layer (the transition) would.
     """
-    graph = _LayerTracer().trace(block)
+    graph = trace(block, leaves=(DenseLayer,))
     names: dict[torch.fx.Node, str] = {}
     for node in graph.nodes:
         if node.op == "placeholder":
@@ -442,7 +436,7 @@ def naive_saved_channels(num_layers: int, in_channels: int, growth_rate: int = G
 # ------------------------------------------------------------------------------------------- builders
 
 
-@register_model("densenet121")
+@register_model("densenet121", paper="huang2017densely", input_size=224)
 def densenet121(num_classes: int = 1000, memory_efficient: bool = False) -> DenseNet:
     """DenseNet-121 (k = 32, blocks 6-12-24-16): 7,978,856 parameters, the count torchvision documents.
 
@@ -452,19 +446,19 @@ def densenet121(num_classes: int = 1000, memory_efficient: bool = False) -> Dens
     return DenseNet("densenet121", num_classes=num_classes, memory_efficient=memory_efficient)
 
 
-@register_model("densenet169")
+@register_model("densenet169", paper="huang2017densely", input_size=224)
 def densenet169(num_classes: int = 1000, memory_efficient: bool = False) -> DenseNet:
     """DenseNet-169 (k = 32, blocks 6-12-32-32): 14,149,480 parameters, as torchvision documents."""
     return DenseNet("densenet169", num_classes=num_classes, memory_efficient=memory_efficient)
 
 
-@register_model("densenet201")
+@register_model("densenet201", paper="huang2017densely", input_size=224)
 def densenet201(num_classes: int = 1000, memory_efficient: bool = False) -> DenseNet:
     """DenseNet-201 (k = 32, blocks 6-12-48-32): 20,013,928 parameters, as torchvision documents."""
     return DenseNet("densenet201", num_classes=num_classes, memory_efficient=memory_efficient)
 
 
-@register_model("densenet264")
+@register_model("densenet264", paper="huang2017densely", input_size=224)
 def densenet264(num_classes: int = 1000, memory_efficient: bool = False) -> DenseNet:
     """DenseNet-264 (k = 32, blocks 6-12-64-48, as in Table 1 of the paper).
 

@@ -29,8 +29,9 @@ import torch.fx
 import torch.nn.functional as F
 from torch import nn
 
-from ..lrn import LocalResponseNorm
-from .registry import register_model
+from cvlib.analysis.tracing import layer_depth
+from cvlib.nn.lrn import LocalResponseNorm
+from cvlib.models.registry import register_model
 
 __all__ = [
     "InceptionSpec",
@@ -43,7 +44,6 @@ __all__ = [
     "GoogLeNetOutputs",
     "googlenet",
     "googlenet_loss",
-    "layer_depth",
 ]
 
 
@@ -94,7 +94,7 @@ def _check_probability(name: str, p: float) -> None:
 def _caffe_lrn() -> LocalResponseNorm:
     """LRN as in the Caffe GoogLeNet (local_size 5, alpha 1e-4, beta 0.75, k 1).
 
-    Caffe divides alpha by the window size n, the paper's formula (:mod:`cvlib.lrn`) does not, so the
+    Caffe divides alpha by the window size n, the paper's formula (:mod:`cvlib.nn.lrn`) does not, so the
     same layer is ``alpha = 1e-4 / 5`` here.
     """
     return LocalResponseNorm(n=5, alpha=1e-4 / 5, beta=0.75, k=1.0)
@@ -254,7 +254,7 @@ class GoogLeNet(nn.Module):
         return logits
 
 
-@register_model("googlenet")
+@register_model("googlenet", paper="szegedy2015going", input_size=224)
 def googlenet(num_classes: int = 1000, aux_logits: bool = False, branch3_kernel: int = 5) -> GoogLeNet:
     """GoogLeNet (Inception v1) as in the paper: 6,998,552 parameters without the auxiliary classifiers.
 
@@ -282,41 +282,3 @@ def googlenet_loss(outputs: torch.Tensor | tuple[torch.Tensor, ...], target: tor
     main, aux1, aux2 = outputs
     return F.cross_entropy(main, target) + aux_weight * (F.cross_entropy(aux1, target)
                                                          + F.cross_entropy(aux2, target))
-
-
-# ------------------------------------------------------------------------------------ counting depth
-
-_POOLING = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
-
-
-class _LeafTracer(torch.fx.Tracer):
-    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        return len(list(m.children())) == 0
-
-
-def layer_depth(model: nn.Module, with_pooling: bool = False) -> int:
-    """Depth of a network as papers count it: the most layers with parameters on any path from the
-    input to the output, counting pooling layers too if ``with_pooling``.
-
-    The graph is traced with ``torch.fx`` in eval mode, so branches (Inception's four paths) are
-    followed and training-only heads are left out. Activations, normalisation without parameters
-    and dropout do not count.
-    """
-    was_training = model.training
-    model.eval()
-    try:
-        graph = _LeafTracer().trace(model)
-    finally:
-        model.train(was_training)
-    depth: dict[str, int] = {}
-    result = 0
-    for node in graph.nodes:
-        d = max((depth[a.name] for a in node.all_input_nodes), default=0)
-        if node.op == "call_module":
-            module = model.get_submodule(node.target)
-            has_params = any(True for _ in module.parameters(recurse=False))
-            d += int(has_params or (with_pooling and isinstance(module, _POOLING)))
-        depth[node.name] = d
-        if node.op == "output":
-            result = d
-    return result

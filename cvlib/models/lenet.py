@@ -37,9 +37,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..profiler import profile, register_macs
-from ..receptive_field import register_window
-from .registry import register_model
+from cvlib.analysis.profiler import profile, register_macs
+from cvlib.analysis.receptive_field import register_window
+from cvlib.models.registry import register_model
 
 __all__ = [
     "C3_TABLE",
@@ -342,7 +342,7 @@ class LeNet5(nn.Sequential):
         return super().__getitem__(idx)
 
 
-@register_model("lenet5")
+@register_model("lenet5", paper="lecun1998gradient", input_size=32, in_channels=1, num_classes=10)
 def lenet5() -> LeNet5:
     """The paper's LeNet-5: scaled tanh, trainable subsampling, Table I's partial C3, fixed RBF output.
 
@@ -354,7 +354,7 @@ def lenet5() -> LeNet5:
     return LeNet5(faithful=True)
 
 
-@register_model("lenet5_modern")
+@register_model("lenet5_modern", paper="lecun1998gradient", input_size=32, in_channels=1, num_classes=10)
 def lenet5_modern(num_classes: int = 10) -> LeNet5:
     """The usual modern LeNet-5: ReLU, 2×2 max pooling, a fully connected C3, a linear output layer.
 

@@ -9,12 +9,11 @@ the width multiplier α and the resolution multiplier ρ.
 
 The first term is the *depthwise* convolution (one ``D_k×D_k`` filter per input channel,
 ``groups = M``), the second the *pointwise* 1×1 convolution that mixes the channels. Their ratio is
-(Eq. 5) ``1/N + 1/D_k²`` for both costs; :func:`separable_ratio` returns it exactly.
+(Eq. 5) ``1/N + 1/D_k²`` for both costs.
 :class:`DepthwiseSeparable` is the block of the paper's Figure 3: 3×3 depthwise conv → BN → ReLU →
 1×1 conv → BN → ReLU. The paper uses ReLU; TensorFlow's reference implementation (``mobilenet_v1.py``
 of tensorflow/models, ``mobilenet_v1_arg_scope``) and Keras use ReLU6, so ``activation="relu6"`` is
-offered. :func:`depthwise_conv2d` computes the depthwise step from scratch (patches and a sum), to be
-compared with ``torch.nn.functional.conv2d(..., groups=C)``.
+offered.
 
 **The body.** :data:`MOBILENET_V1_BODY` is Table 1 of the paper: a full 3×3 convolution with stride 2,
 thirteen depthwise separable blocks (the stride sits in the depthwise convolution), global average
@@ -32,28 +31,24 @@ so the rounding never acts). The resolution multiplier ρ is set through the inp
 (``AdaptiveAvgPool2d(1)``), which at 224 is the paper's 7×7 average pooling and at other resolutions
 pools whatever map remains.
 
-**Two more tools of the lesson.** :func:`separate_kernel` splits a rank-one 2-D kernel into a column and
-a row (spatially separable convolution) from its SVD, and refuses kernels of higher rank;
-:func:`quantize_unsigned` is the uniform ``b``-bit fixed-point quantiser of a non-negative activation on
-``[0, max_value]`` used to compare ReLU with ReLU6.
+The cost formulas (:func:`cvlib.nn.conv.separable.separable_costs`, ``separable_ratio``), the depthwise
+step from scratch (``depthwise_conv2d``), spatial separability (``separate_kernel``) and the fixed-point
+quantiser of the ReLU6 argument (:func:`cvlib.nn.quantize.quantize_unsigned`) live in :mod:`cvlib.nn`.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
-from fractions import Fraction
 from typing import Literal
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ..counts import conv2d_macs, conv2d_params
-from .registry import register_model
+from cvlib.models.registry import register_model
 
 __all__ = ["MobileNetV1", "MOBILENET_V1_BODY", "DepthwiseSeparable", "mobilenet_v1", "mobilenet_v1_075",
-           "mobilenet_v1_050", "mobilenet_v1_025", "mobilenet_v1_conv"]
+           "mobilenet_v1_050", "mobilenet_v1_025", "mobilenet_v1_conv", "body_table", "scaled_channels"]
 
 # Table 1 of the paper, one row per layer of the body: (name, kind, stride, output channels at α = 1).
 # "conv" is a full 3×3 convolution; "dws" a depthwise separable block (3×3 depthwise with the stride,
@@ -250,7 +245,7 @@ def body_table(width_multiplier: float = 1.0, resolution: int = BASE_RESOLUTION,
 # -------------------------------------------------------------------------------------------- builders
 
 
-@register_model("mobilenet_v1")
+@register_model("mobilenet_v1", paper="howard2017mobilenets", input_size=224)
 def mobilenet_v1(num_classes: int = 1000, width_multiplier: float = 1.0, resolution: int = BASE_RESOLUTION,
                  activation: str = "relu") -> MobileNetV1:
     """1.0 MobileNet-224 (Table 1): 4,231,976 parameters with BatchNorm and the FC bias, 4,209,088
@@ -264,131 +259,29 @@ def mobilenet_v1(num_classes: int = 1000, width_multiplier: float = 1.0, resolut
     return MobileNetV1(num_classes, width_multiplier, resolution, activation)
 
 
-@register_model("mobilenet_v1_075")
+@register_model("mobilenet_v1_075", paper="howard2017mobilenets", input_size=224)
 def mobilenet_v1_075(num_classes: int = 1000, resolution: int = BASE_RESOLUTION,
                      activation: str = "relu") -> MobileNetV1:
     """0.75 MobileNet-224 (Table 6: 2.6 M parameters, 325 M multiply-adds)."""
     return MobileNetV1(num_classes, 0.75, resolution, activation)
 
 
-@register_model("mobilenet_v1_050")
+@register_model("mobilenet_v1_050", paper="howard2017mobilenets", input_size=224)
 def mobilenet_v1_050(num_classes: int = 1000, resolution: int = BASE_RESOLUTION,
                      activation: str = "relu") -> MobileNetV1:
     """0.5 MobileNet-224 (Table 6: 1.3 M parameters, 149 M multiply-adds)."""
     return MobileNetV1(num_classes, 0.5, resolution, activation)
 
 
-@register_model("mobilenet_v1_025")
+@register_model("mobilenet_v1_025", paper="howard2017mobilenets", input_size=224)
 def mobilenet_v1_025(num_classes: int = 1000, resolution: int = BASE_RESOLUTION,
                      activation: str = "relu") -> MobileNetV1:
     """0.25 MobileNet-224 (Table 6: 0.5 M parameters, 41 M multiply-adds)."""
     return MobileNetV1(num_classes, 0.25, resolution, activation)
 
 
-@register_model("mobilenet_v1_conv")
+@register_model("mobilenet_v1_conv", paper="howard2017mobilenets", input_size=224)
 def mobilenet_v1_conv(num_classes: int = 1000, activation: str = "relu") -> MobileNetV1:
     """"Conv MobileNet" of Table 4: the same body with full 3×3 convolutions instead of depthwise
     separable blocks (29.3 M parameters, 4866 M multiply-adds in the paper)."""
     return MobileNetV1(num_classes, activation=activation, separable=False)
-
-
-# ------------------------------------------------------------------------------- counting and the ratio
-
-
-def separable_costs(in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
-                    output_size: int | Sequence[int]) -> dict[str, dict[str, int]]:
-    """Weights and multiply-adds of a standard convolution and of its depthwise separable replacement.
-
-    ``{"standard" | "depthwise" | "pointwise": {"params": …, "macs": …}}`` for ``M = in_channels``,
-    ``N = out_channels``, ``D_k = kernel_size`` and a ``D_F × D_F`` output (``D_F = output_size``),
-    without biases: ``D_k²·M·N``, ``D_k²·M`` and ``M·N`` weights; each times ``D_F²`` multiply-adds.
-    """
-    kw = dict(kernel_size=kernel_size)
-    return {
-        "standard": {"params": conv2d_params(in_channels, out_channels, bias=False, **kw),
-                     "macs": conv2d_macs(in_channels, out_channels, output_size=output_size, **kw)},
-        "depthwise": {"params": conv2d_params(in_channels, in_channels, bias=False, groups=in_channels, **kw),
-                      "macs": conv2d_macs(in_channels, in_channels, output_size=output_size, groups=in_channels, **kw)},
-        "pointwise": {"params": conv2d_params(in_channels, out_channels, 1, bias=False),
-                      "macs": conv2d_macs(in_channels, out_channels, 1, output_size)},
-    }
-
-
-def separable_ratio(out_channels: int, kernel_size: int | Sequence[int]) -> Fraction:
-    """Cost of a depthwise separable convolution over a standard one (Eq. 5): ``1/N + 1/(k_h·k_w)``.
-
-    ``(k_h·k_w·M + M·N) / (k_h·k_w·M·N)``: the input channels ``M`` and the map size cancel, so the
-    ratio is the same for weights and for multiply-adds.
-    """
-    _positive_int("out_channels", out_channels)
-    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
-    _positive_int("kernel height", kh)
-    _positive_int("kernel width", kw)
-    return Fraction(1, out_channels) + Fraction(1, kh * kw)
-
-
-def depthwise_conv2d(x: torch.Tensor, weight: torch.Tensor, stride: int = 1, padding: int = 0) -> torch.Tensor:
-    """Depthwise convolution from scratch: channel ``c`` of the output is channel ``c`` of ``x``
-    cross-correlated with ``weight[c, 0]``, ``y[n, c, i, j] = Σ_{u,v} x[n, c, s·i + u, s·j + v]·w[c, 0, u, v]``
-    (after zero padding). ``x`` is ``(N, C, H, W)``, ``weight`` is ``(C, 1, k_h, k_w)``.
-    """
-    if x.dim() != 4:
-        raise ValueError(f"x must be (N, C, H, W), got shape {tuple(x.shape)}")
-    if weight.dim() != 4 or weight.shape[1] != 1 or weight.shape[0] != x.shape[1]:
-        raise ValueError(f"weight must be (C, 1, k_h, k_w) with C = {x.shape[1]} input channels, "
-                         f"got shape {tuple(weight.shape)}")
-    _positive_int("stride", stride)
-    if not isinstance(padding, int) or isinstance(padding, bool) or padding < 0:
-        raise ValueError(f"padding must be a non-negative integer, got {padding!r}")
-    n, c, h, w = x.shape
-    kh, kw = weight.shape[-2:]
-    if h + 2 * padding < kh or w + 2 * padding < kw:
-        raise ValueError(f"kernel {kh}×{kw} is larger than the padded input {h + 2 * padding}×{w + 2 * padding}")
-    patches = F.unfold(x, (kh, kw), padding=padding, stride=stride)  # (N, C·kh·kw, L), channel-major
-    oh, ow = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
-    patches = patches.view(n, c, kh * kw, oh * ow)
-    out = (patches * weight.reshape(1, c, kh * kw, 1)).sum(dim=2)
-    return out.view(n, c, oh, ow)
-
-
-# ------------------------------------------------------------------------------- spatial separability
-
-
-def separate_kernel(kernel: torch.Tensor, rtol: float = 1e-6) -> tuple[torch.Tensor, torch.Tensor]:
-    """Split a 2-D kernel into a column ``u`` (``k_h × 1``) and a row ``v`` (``1 × k_w``) with
-    ``kernel = u @ v``, the spatially separable form; ``ValueError`` if the kernel is not rank one.
-
-    From the SVD ``K = Σ σ_i u_i v_iᵀ``: ``K`` is separable exactly when ``σ_2 = 0`` (here
-    ``σ_2 <= rtol·σ_1``), and then ``u = √σ_1·u_1``, ``v = √σ_1·v_1ᵀ``. The split is unique up to a
-    factor ``c`` moved from ``u`` to ``v``.
-    """
-    if kernel.dim() != 2 or min(kernel.shape) < 1:
-        raise ValueError(f"kernel must be a non-empty 2-D tensor, got shape {tuple(kernel.shape)}")
-    k = kernel.to(torch.float64)
-    u, s, vh = torch.linalg.svd(k)
-    if s[0] == 0:
-        raise ValueError("the zero kernel has no meaningful separation")
-    if len(s) > 1 and s[1] > rtol * s[0]:
-        rank = int((s > rtol * s[0]).sum())
-        raise ValueError(f"kernel has rank {rank} (singular values {[round(float(v), 6) for v in s]}); "
-                         "only a rank-one kernel is spatially separable")
-    root = s[0].sqrt()
-    return (root * u[:, :1]).to(kernel.dtype), (root * vh[:1, :]).to(kernel.dtype)
-
-
-# ------------------------------------------------------------------------------------ fixed-point codes
-
-
-def quantize_unsigned(x: torch.Tensor, bits: int, max_value: float) -> torch.Tensor:
-    """Uniform unsigned fixed-point quantisation of ``x`` on ``[0, max_value]`` with ``2^bits`` levels.
-
-    Step ``Δ = max_value / (2^bits − 1)``; each value becomes ``Δ · clamp(round(x / Δ), 0, 2^bits − 1)``
-    (round half to even). Values above ``max_value`` saturate; within the range the error is at most
-    ``Δ/2``, so a smaller range means a finer step.
-    """
-    _positive_int("bits", bits)
-    if not isinstance(max_value, (int, float)) or isinstance(max_value, bool) or not max_value > 0:
-        raise ValueError(f"max_value must be a number > 0, got {max_value!r}")
-    levels = 2 ** bits - 1
-    step = max_value / levels
-    return torch.clamp(torch.round(x / step), 0, levels) * step

@@ -37,11 +37,12 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from .registry import register_model
+from cvlib.models.registry import register_model
+from cvlib.nn.blocks import make_divisible
 
 # make_divisible is public but not listed: cvlib.models re-exports every __all__ into one namespace, and
 # the name is generic. Import it from cvlib.models.mobilenet_v2.
-__all__ = ["MobileNetV2Row", "MOBILENET_V2_CONFIG", "InvertedResidual", "MobileNetV2", "mobilenet_v2"]
+__all__ = ["MobileNetV2Row", "MOBILENET_V2_CONFIG", "STEM_CHANNELS", "LAST_CHANNELS", "InvertedResidual", "MobileNetV2", "mobilenet_v2"]
 
 
 class MobileNetV2Row(NamedTuple):
@@ -72,22 +73,6 @@ def _positive_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return value
-
-
-def make_divisible(value: float, divisor: int = 8) -> int:
-    """Round a width to the nearest multiple of ``divisor``, never more than 10 % below ``value``.
-
-    ``max(divisor, ⌊value + divisor/2⌋ rounded down to a multiple of divisor)``, plus one ``divisor`` if
-    that lost more than 10 %. The rule of the reference implementation for width multipliers ≠ 1; at
-    width 1.0 every width of Table 2 is already a multiple of 8 and is kept.
-    """
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
-        raise ValueError(f"value must be a positive number, got {value!r}")
-    _positive_int("divisor", divisor)
-    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
-    if rounded < 0.9 * value:
-        rounded += divisor
-    return rounded
 
 
 class InvertedResidual(nn.Module):
@@ -203,7 +188,7 @@ class MobileNetV2(nn.Module):
         return self.classifier(self.avgpool(self.features(x)))
 
 
-@register_model("mobilenet_v2")
+@register_model("mobilenet_v2", paper="sandler2018mobilenetv2", input_size=224)
 def mobilenet_v2(num_classes: int = 1000, width_mult: float = 1.0) -> MobileNetV2:
     """MobileNet V2, width 1.0, 224×224: Table 2 of Sandler et al. (2018); 3,504,872 parameters.
 

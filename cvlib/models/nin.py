@@ -34,8 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..shapes import conv_output_size
-from .registry import register_model
+from cvlib.analysis.shapes import conv_output_size
+from cvlib.models.registry import register_model
 
 __all__ = ["MLPConv", "NIN", "NIN_CONFIGS", "nin_sizes", "slide_mlp", "nin_cifar10"]
 
@@ -165,7 +165,7 @@ def nin_sizes(input_size: int = 32, config: str | Sequence[BlockSpec] = "cifar10
     """Side of the square map after every MLPConv block and pooling, for an ``input_size`` input.
 
     A block's first convolution gives ``in + 2p − k + 1`` (the 1×1 layers keep the side); each pooling
-    between blocks gives ``⌈(in − 3)/2⌉ + 1`` (:func:`cvlib.shapes.conv_output_size`, ``ceil_mode``),
+    between blocks gives ``⌈(in − 3)/2⌉ + 1`` (:func:`cvlib.analysis.shapes.conv_output_size`, ``ceil_mode``),
     and global average pooling gives 1.
     """
     _positive_int("input_size", input_size)
@@ -234,7 +234,7 @@ class NIN(nn.Sequential):
         raise AssertionError("a NIN ends with gap")  # pragma: no cover
 
 
-@register_model("nin_cifar10")
+@register_model("nin_cifar10", paper="he2016deep", input_size=32, num_classes=10)
 def nin_cifar10(num_classes: int = 10, pool2: str = "max") -> NIN:
     """The CIFAR-10 NIN released with the paper: 966,986 parameters for 10 classes, 32×32×3 input.
 

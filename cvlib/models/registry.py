@@ -1,32 +1,107 @@
-"""A name → builder table, so the command line and the notebooks find every model by name."""
+"""The model registry: each builder under one name, with the paper it comes from and the paper's figures.
+
+``@register_model("vgg16", paper="simonyan2015vgg", input_size=(224, 224), paper_params=138_000_000, ...)``
+lists a builder in :data:`MODELS` with its :class:`ModelInfo`. The figures are the paper's own, as
+printed (a paper that says "138M" is stored as ``138_000_000`` with the rounding it implies in
+``params_rtol``); ``library`` and ``library_params`` name a well-known build of the identical network
+and its exact count of trainable parameters. ``python -m cvlib list [PATTERN]`` prints the table, and
+one test builds every model on the meta device, profiles it and compares it with these figures.
+"""
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from torch import nn
 
-__all__ = ["MODELS", "register_model", "build"]
+from cvlib._validate import check_int, check_pair, check_real
 
-MODELS: dict[str, Callable[..., nn.Module]] = {}
+__all__ = ["ModelInfo", "MODELS", "register_model", "build", "info", "matching"]
+
+Builder = Callable[..., nn.Module]
 
 
-def register_model(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
-    """Decorator that lists a builder under ``name`` (lower case, e.g. ``"vgg16"``)."""
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the registry knows of a model: how to build it and what its paper says it is.
 
-    def wrap(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+    ``paper`` is a key of ``book/references.bib``; ``input_size`` is ``(height, width)`` of the input
+    the paper's figures are stated for. ``paper_params`` / ``paper_macs`` are the paper's numbers
+    (``None`` where the paper states none) and ``params_rtol`` / ``macs_rtol`` the relative difference
+    the paper's rounding allows; ``source`` says where in the paper (table, section). ``library_params``
+    is the exact trainable-parameter count of ``library``'s build of the identical network.
+    """
+
+    name: str
+    builder: Builder
+    paper: str
+    input_size: tuple[int, int]
+    in_channels: int = 3
+    num_classes: int = 1000
+    paper_params: int | None = None
+    paper_macs: int | None = None
+    params_rtol: float = 0.0
+    macs_rtol: float = 0.0
+    source: str = ""
+    library: str | None = None
+    library_params: int | None = None
+    summary: str = ""
+
+    def build(self, **kwargs) -> nn.Module:
+        return self.builder(**kwargs)
+
+
+MODELS: dict[str, ModelInfo] = {}
+
+
+def register_model(name: str, *, paper: str, input_size: int | tuple[int, int], in_channels: int = 3,
+                   num_classes: int = 1000, paper_params: int | None = None, paper_macs: int | None = None,
+                   params_rtol: float = 0.0, macs_rtol: float = 0.0, source: str = "",
+                   library: str | None = None, library_params: int | None = None,
+                   summary: str = "") -> Callable[[Builder], Builder]:
+    """Decorator that lists a builder under ``name`` (lower case, e.g. ``"vgg16"``) with its metadata."""
+    if not isinstance(name, str) or not name or name != name.lower():
+        raise ValueError(f"name must be a non-empty lower-case string, got {name!r}")
+    if not isinstance(paper, str) or not paper:
+        raise ValueError(f"paper must be a bibtex key (a non-empty string), got {paper!r}")
+    size = check_pair("input_size", input_size, 1)
+    in_channels = check_int("in_channels", in_channels, 1)
+    num_classes = check_int("num_classes", num_classes, 1)
+    for label, value in (("paper_params", paper_params), ("paper_macs", paper_macs),
+                         ("library_params", library_params)):
+        if value is not None:
+            check_int(label, value, 1)
+    params_rtol = check_real("params_rtol", params_rtol, 0.0, 1.0)
+    macs_rtol = check_real("macs_rtol", macs_rtol, 0.0, 1.0)
+    if (library is None) != (library_params is None):
+        raise ValueError(f"library and library_params go together, got {library!r} and {library_params!r}")
+
+    def wrap(builder: Builder) -> Builder:
         if name in MODELS:
             raise ValueError(f"model name {name!r} is registered twice")
-        MODELS[name] = builder
+        MODELS[name] = ModelInfo(name, builder, paper, size, in_channels, num_classes, paper_params, paper_macs,
+                                 params_rtol, macs_rtol, source, library, library_params,
+                                 summary or (builder.__doc__ or "").strip().split("\n")[0])
         return builder
 
     return wrap
 
 
-def build(name: str, **kwargs) -> nn.Module:
-    """Build the registered model ``name``; ``ValueError`` lists the known names otherwise."""
+def info(name: str) -> ModelInfo:
+    """The :class:`ModelInfo` of ``name``; ``ValueError`` lists the known names otherwise."""
     try:
-        builder = MODELS[name]
+        return MODELS[name]
     except KeyError:
         raise ValueError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}") from None
-    return builder(**kwargs)
+
+
+def build(name: str, **kwargs) -> nn.Module:
+    """Build the registered model ``name`` (keyword arguments go to its builder)."""
+    return info(name).build(**kwargs)
+
+
+def matching(pattern: str = "*") -> list[ModelInfo]:
+    """The registered models whose name matches the shell-style ``pattern``, sorted by name."""
+    return [MODELS[n] for n in sorted(MODELS) if fnmatch.fnmatchcase(n, pattern)]

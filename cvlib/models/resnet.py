@@ -45,7 +45,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .registry import register_model
+from cvlib.models.registry import register_model
 
 __all__ = [
     "ZeroPadShortcut",
@@ -447,13 +447,13 @@ def _resnet(depth: int, **kwargs) -> ResNet:
     return ResNet(spec.block, spec.blocks, **kwargs)
 
 
-@register_model("resnet18")
+@register_model("resnet18", paper="he2016deep", input_size=224)
 def resnet18(num_classes: int = 1000, shortcut: Shortcut = "B") -> ResNet:
     """ResNet-18 (basic blocks 2-2-2-2). 11,689,512 parameters with option B, as torchvision's."""
     return _resnet(18, num_classes=num_classes, shortcut=shortcut)
 
 
-@register_model("resnet34")
+@register_model("resnet34", paper="he2016deep", input_size=224)
 def resnet34(num_classes: int = 1000, shortcut: Shortcut = "B") -> ResNet:
     """ResNet-34 (basic blocks 3-4-6-3), the paper's main comparison with plain-34 and VGG-19.
 
@@ -462,7 +462,7 @@ def resnet34(num_classes: int = 1000, shortcut: Shortcut = "B") -> ResNet:
     return _resnet(34, num_classes=num_classes, shortcut=shortcut)
 
 
-@register_model("resnet50")
+@register_model("resnet50", paper="he2016deep", input_size=224)
 def resnet50(num_classes: int = 1000, shortcut: Shortcut = "B", stride_on_3x3: bool = False) -> ResNet:
     """ResNet-50 (bottlenecks 3-4-6-3), the paper's v1: stride on the first 1×1 of a downsampling block.
 
@@ -472,25 +472,25 @@ def resnet50(num_classes: int = 1000, shortcut: Shortcut = "B", stride_on_3x3: b
     return _resnet(50, num_classes=num_classes, shortcut=shortcut, stride_on_3x3=stride_on_3x3)
 
 
-@register_model("resnet50_v1_5")
+@register_model("resnet50_v1_5", paper="he2016deep", input_size=224)
 def resnet50_v1_5(num_classes: int = 1000, shortcut: Shortcut = "B") -> ResNet:
     """ResNet-50 "v1.5" as in torchvision: the stride of a downsampling bottleneck on its 3×3 convolution."""
     return _resnet(50, num_classes=num_classes, shortcut=shortcut, stride_on_3x3=True)
 
 
-@register_model("resnet101")
+@register_model("resnet101", paper="he2016deep", input_size=224)
 def resnet101(num_classes: int = 1000, shortcut: Shortcut = "B", stride_on_3x3: bool = False) -> ResNet:
     """ResNet-101 (bottlenecks 3-4-23-3), paper's v1 (torchvision: v1.5, 44,549,160 parameters either way)."""
     return _resnet(101, num_classes=num_classes, shortcut=shortcut, stride_on_3x3=stride_on_3x3)
 
 
-@register_model("resnet152")
+@register_model("resnet152", paper="he2016deep", input_size=224)
 def resnet152(num_classes: int = 1000, shortcut: Shortcut = "B", stride_on_3x3: bool = False) -> ResNet:
     """ResNet-152 (bottlenecks 3-8-36-3), paper's v1 (torchvision: v1.5, 60,192,808 parameters either way)."""
     return _resnet(152, num_classes=num_classes, shortcut=shortcut, stride_on_3x3=stride_on_3x3)
 
 
-@register_model("preact_resnet18")
+@register_model("preact_resnet18", paper="he2016identity", input_size=224)
 def preact_resnet18(num_classes: int = 1000, shortcut: Shortcut = "B") -> ResNet:
     """ResNet-18 with pre-activation units (He et al., 2016b).
 
@@ -501,25 +501,25 @@ def preact_resnet18(num_classes: int = 1000, shortcut: Shortcut = "B") -> ResNet
     return ResNet("preact_basic", RESNET_CONFIGS[18].blocks, num_classes, shortcut)
 
 
-@register_model("preact_resnet50")
+@register_model("preact_resnet50", paper="he2016identity", input_size=224)
 def preact_resnet50(num_classes: int = 1000, shortcut: Shortcut = "B") -> ResNet:
     """ResNet-50 with pre-activation bottlenecks (He et al., 2016b), stride on the first 1×1 as in v1."""
     return ResNet("preact_bottleneck", RESNET_CONFIGS[50].blocks, num_classes, shortcut)
 
 
-@register_model("resnet20_cifar")
+@register_model("resnet20_cifar", paper="he2016deep", input_size=32, num_classes=10)
 def resnet20_cifar(num_classes: int = 10, shortcut: Shortcut = "A") -> CifarResNet:
     """The paper's 20-layer CIFAR-10 ResNet (n = 3, option A; Table 6: 0.27 M parameters)."""
     return CifarResNet(3, num_classes, shortcut)
 
 
-@register_model("resnet110_cifar")
+@register_model("resnet110_cifar", paper="he2016deep", input_size=32, num_classes=10)
 def resnet110_cifar(num_classes: int = 10, shortcut: Shortcut = "A") -> CifarResNet:
     """The paper's 110-layer CIFAR-10 ResNet (n = 18, option A; Table 6: 1.7 M parameters)."""
     return CifarResNet(18, num_classes, shortcut)
 
 
-@register_model("resnet1202_cifar")
+@register_model("resnet1202_cifar", paper="he2016deep", input_size=32, num_classes=10)
 def resnet1202_cifar(num_classes: int = 10, shortcut: Shortcut = "A") -> CifarResNet:
     """The paper's 1202-layer CIFAR-10 ResNet (n = 200, option A; Table 6: 19.4 M parameters, 7.93 %
     error, worse than the 110-layer network's 6.43 %, which the paper attributes to overfitting)."""

@@ -2,7 +2,7 @@
 
 Every convolution is 3×3, stride 1, padding 1, except the three 1×1 convolutions of configuration C; every
 pooling is 2×2 max pooling with stride 2; the head is FC-4096, FC-4096, FC-1000, with ReLU and dropout
-0.5 after the first two. Configuration A-LRN adds local response normalisation (:mod:`cvlib.lrn`, with
+0.5 after the first two. Configuration A-LRN adds local response normalisation (:mod:`cvlib.nn.lrn`, with
 AlexNet's ``k=2, n=5, α=1e-4, β=0.75``) after the first convolution of A. Layers are named as in the
 paper and the notes (``conv3_2``, ``norm1``, ``pool4``, ``fc6``) so a profile row can be matched to a
 line of the notes.
@@ -27,13 +27,13 @@ from typing import Union
 import torch
 from torch import nn
 
-from ..lrn import LocalResponseNorm
-from ..shapes import conv_output_size
-from .registry import register_model
+from cvlib.nn.lrn import LocalResponseNorm
+from cvlib.analysis.shapes import conv_output_size
+from cvlib.models.registry import register_model
 
 # trunk_sizes is public but not listed: cvlib.models re-exports every __all__ into one namespace, and
 # cvlib.models.alexnet has its own trunk_sizes. Import it from cvlib.models.vgg.
-__all__ = ["VGG", "VGG_CONFIGS", "FullyConvVGG", "to_fully_convolutional", "score_map_size",
+__all__ = ["VGG", "VGG_CONFIGS", "FullyConvVGG", "to_fully_convolutional", "score_map_size", "trunk_sizes",
            "vgg11", "vgg11_lrn", "vgg13", "vgg16", "vgg16_c", "vgg19"]
 
 # A layer of a block: the output channels of a 3×3 convolution, (channels, kernel) for another kernel
@@ -203,7 +203,7 @@ def to_fully_convolutional(model: VGG) -> FullyConvVGG:
 def trunk_sizes(input_size: int = 224, config: str | list[list[LayerSpec]] = "D") -> list[tuple[str, int]]:
     """Side of the square map after every convolution and pooling of ``config`` for an ``input_size`` input.
 
-    Each step is :func:`cvlib.shapes.conv_output_size`: a ``k×k`` convolution with padding ``k // 2`` and
+    Each step is :func:`cvlib.analysis.shapes.conv_output_size`: a ``k×k`` convolution with padding ``k // 2`` and
     stride 1 keeps the side, a 2×2/2 pooling takes ``⌊in/2⌋``.
     """
     size = input_size
@@ -237,13 +237,13 @@ def score_map_size(input_size: int) -> int:
 # ------------------------------------------------------------------------------------------- builders
 
 
-@register_model("vgg11")
+@register_model("vgg11", paper="simonyan2015very", input_size=224)
 def vgg11(num_classes: int = 1000) -> VGG:
     """Configuration A (11 weight layers: 8 convolutions + 3 FC; 132,863,336 parameters, Table 2: 133 M)."""
     return VGG("A", num_classes)
 
 
-@register_model("vgg11_lrn")
+@register_model("vgg11_lrn", paper="simonyan2015very", input_size=224)
 def vgg11_lrn(num_classes: int = 1000) -> VGG:
     """Configuration A-LRN: A with local response normalisation (``norm1``) after ``conv1_1`` and its ReLU.
 
@@ -253,13 +253,13 @@ def vgg11_lrn(num_classes: int = 1000) -> VGG:
     return VGG("A-LRN", num_classes)
 
 
-@register_model("vgg13")
+@register_model("vgg13", paper="simonyan2015very", input_size=224)
 def vgg13(num_classes: int = 1000) -> VGG:
     """Configuration B (13 weight layers: 10 convolutions + 3 FC; 133,047,848 parameters)."""
     return VGG("B", num_classes)
 
 
-@register_model("vgg16_c")
+@register_model("vgg16_c", paper="simonyan2015very", input_size=224)
 def vgg16_c(num_classes: int = 1000) -> VGG:
     """Configuration C (16 weight layers; the last convolution of blocks 3–5 is 1×1; 133,638,952 parameters).
 
@@ -268,7 +268,7 @@ def vgg16_c(num_classes: int = 1000) -> VGG:
     return VGG("C", num_classes)
 
 
-@register_model("vgg16")
+@register_model("vgg16", paper="simonyan2015very", input_size=224)
 def vgg16(num_classes: int = 1000) -> VGG:
     """Configuration D, "VGG-16" (13 convolutions + 3 FC layers, 138,357,544 parameters).
 
@@ -279,7 +279,7 @@ def vgg16(num_classes: int = 1000) -> VGG:
     return VGG("D", num_classes)
 
 
-@register_model("vgg19")
+@register_model("vgg19", paper="simonyan2015very", input_size=224)
 def vgg19(num_classes: int = 1000) -> VGG:
     """Configuration E, "VGG-19" (16 convolutions + 3 FC layers, 143,667,240 parameters)."""
     return VGG("E", num_classes)
