@@ -1,9 +1,12 @@
 # The two commands of the README:
-#   make book   set up .venv and build the HTML book (every notebook executed, cached)
-#   make test   set up .venv and run every test: cvlib, notebook pairing, nbval, the strict book build,
-#               the built book in headless Chromium, offline
+#   make book   set up .venv and build the HTML book from the committed, executed notebooks (nothing is
+#               executed unless a .md was edited without `make sync`)
+#   make test   set up .venv and run every test: cvlib, notebook pairing, nbval (each notebook executed
+#               once, its outputs compared with the committed ones), the strict book build from those
+#               verified outputs, the built book in headless Chromium, offline
 # and helpers:
 #   make sync NB=notebooks/05-details/receptive-field.md   re-pair and re-execute one notebook (NB=all: every one)
+#   make check NB=notebooks/05-details/receptive-field.md  re-test one notebook with nbval
 #   make bench                                           the profiler and detection benchmarks
 #   make lab                                             JupyterLab with Jupytext: open the .md notebooks as notebooks
 
@@ -15,7 +18,7 @@ MATHJAX := book/_static/mathjax/tex-mml-chtml.js
 MATHJAX_VERSION := 3.2.2
 BUILD  := $(BIN)/jupyter-book build . -W -n --keep-going
 
-.PHONY: setup chromium book test unit notebooks build-strict browser sync bench lab clean
+.PHONY: setup chromium book test unit notebooks build-strict browser sync check prime bench lab clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,18 +45,30 @@ chromium:
 
 setup: $(STAMP) $(MATHJAX)
 
-book: setup
+# The build reads the .md notebooks with `execute_notebooks: cache`; `prime` fills that cache from the
+# committed .ipynb outputs, so the build renders without executing anything.
+prime: setup
+	$(BIN)/python tools/prime_cache.py
+
+book: prime
 	$(BUILD)
-	@echo "The book is at $(CURDIR)/_build/html/index.html"
+	@echo "The book is at $(CURDIR)/_build/html/index.html (rendered from the committed notebook outputs)"
 
 unit: setup
 	$(BIN)/python -m pytest tests -q --ignore=tests/browser -n 2
 
-notebooks: setup
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg \
-		-n 2 --dist loadfile --durations=10 notebooks
+NBVAL := OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 
-build-strict: setup
+notebooks: setup
+	$(NBVAL) -n 2 --dist loadfile --durations=10 notebooks
+
+check: setup
+	@test -n "$(NB)" || { echo "usage: make check NB=notebooks/<chapter>/<page>.md"; exit 2; }
+	$(NBVAL) $(basename $(NB)).ipynb
+
+# After nbval has verified every .ipynb: render them, failing if any notebook would be executed again.
+build-strict: prime
+	$(BIN)/python tools/prime_cache.py --check
 	$(BUILD)
 
 browser: setup chromium
