@@ -6,10 +6,15 @@
 For each notebook: read the ``.md``, execute it top to bottom in a fresh kernel (working directory: the
 notebook's folder, as for nbval and the book), and write the ``.ipynb`` with its outputs. The cells of
 the pair are then identical, which ``tests/test_notebooks.py`` checks.
+
+The kernel runs with ``OMP_NUM_THREADS=1``, as nbval does in ``make test``: with one thread, PyTorch's
+floating-point reductions are summed in the same order every time, so the outputs nbval compares are
+reproduced to the last digit.
 """
 
 from __future__ import annotations
 
+import os
 import pathlib
 import sys
 import time
@@ -42,6 +47,7 @@ def sync(md: pathlib.Path, timeout: int = 600) -> float:
 
 
 def main(argv: list[str]) -> int:
+    os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the kernels
     if not argv:
         print(__doc__)
         return 2

@@ -23,8 +23,9 @@ per channel are counted by :func:`batchnorm_params`). With a bias the notes' FLO
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
+
+from cvlib._validate import check_bool, check_int_sequence, check_pair, check_positive_int
 
 __all__ = [
     "neurons",
@@ -40,56 +41,40 @@ __all__ = [
 ]
 
 
-def _pair(value: int | Sequence[int], name: str) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2:
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    for v in pair:
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must contain positive integers, got {value!r}")
-    return pair  # type: ignore[return-value]
+def _conv_arguments(in_channels: int, out_channels: int, groups: int, kernel_size: int | Sequence[int],
+                    output_size: int | Sequence[int] | None = None) -> tuple[int, int, int, int, int, int, int]:
+    """``(C_in, C_out, g, k_h, k_w, H_out, W_out)`` as ``int``; ``g`` must divide both channel counts."""
+    c_in = check_positive_int("in_channels", in_channels)
+    c_out = check_positive_int("out_channels", out_channels)
+    g = check_positive_int("groups", groups)
+    if c_in % g or c_out % g:
+        raise ValueError(f"groups={g} must divide both in_channels={c_in} and out_channels={c_out}")
+    kh, kw = check_pair("kernel_size", kernel_size, 1)
+    oh, ow = (1, 1) if output_size is None else check_pair("output_size", output_size, 1)
+    return c_in, c_out, g, kh, kw, oh, ow
 
 
-def _positive(name: str, value: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
-def _check_groups(c_in: int, c_out: int, groups: int) -> None:
-    _positive("in_channels", c_in)
-    _positive("out_channels", c_out)
-    _positive("groups", groups)
-    if c_in % groups or c_out % groups:
-        raise ValueError(
-            f"groups={groups} must divide both in_channels={c_in} and out_channels={c_out}"
-        )
+def _linear_arguments(in_features: int, out_features: int) -> tuple[int, int]:
+    return check_positive_int("in_features", in_features), check_positive_int("out_features", out_features)
 
 
 def neurons(shape: Sequence[int]) -> int:
     """Number of neurons of a layer: the product of its output shape (e.g. ``55·55·96 = 290400``)."""
-    if len(shape) == 0:
-        raise ValueError("shape must have at least one dimension")
-    for s in shape:
-        if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1:
-            raise ValueError(f"every dimension must be a positive integer, got {tuple(shape)}")
-    return int(math.prod(int(s) for s in shape))
+    return math.prod(check_int_sequence("shape", shape, 1, min_length=1))
 
 
 def conv2d_params(in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
                   bias: bool = True, groups: int = 1) -> int:
     """Parameters of a 2-D convolution: ``(k_h·k_w·C_in/g + [bias])·C_out``."""
-    _check_groups(in_channels, out_channels, groups)
-    kh, kw = _pair(kernel_size, "kernel_size")
-    return (kh * kw * in_channels // groups + int(bias)) * out_channels
+    c_in, c_out, g, kh, kw, _, _ = _conv_arguments(in_channels, out_channels, groups, kernel_size)
+    return (kh * kw * c_in // g + int(check_bool("bias", bias))) * c_out
 
 
 def conv2d_macs(in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
                 output_size: int | Sequence[int], groups: int = 1) -> int:
     """Multiply-accumulates ("Multi-Adds") of a 2-D convolution: ``k_h·k_w·C_in/g · H_out·W_out·C_out``."""
-    _check_groups(in_channels, out_channels, groups)
-    kh, kw = _pair(kernel_size, "kernel_size")
-    oh, ow = _pair(output_size, "output_size")
-    return kh * kw * (in_channels // groups) * oh * ow * out_channels
+    c_in, c_out, g, kh, kw, oh, ow = _conv_arguments(in_channels, out_channels, groups, kernel_size, output_size)
+    return kh * kw * (c_in // g) * oh * ow * c_out
 
 
 def conv2d_flops(in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
@@ -99,11 +84,9 @@ def conv2d_flops(in_channels: int, out_channels: int, kernel_size: int | Sequenc
     Each output needs ``n = k_h·k_w·C_in/g`` multiplications, ``n − 1`` additions and one more addition
     for the bias: ``(2n − 1 + [bias])·H_out·W_out·C_out``, which is ``2 × MACs`` with a bias.
     """
-    _check_groups(in_channels, out_channels, groups)
-    kh, kw = _pair(kernel_size, "kernel_size")
-    oh, ow = _pair(output_size, "output_size")
-    n = kh * kw * in_channels // groups
-    return (2 * n - 1 + int(bias)) * oh * ow * out_channels
+    c_in, c_out, g, kh, kw, oh, ow = _conv_arguments(in_channels, out_channels, groups, kernel_size, output_size)
+    n = kh * kw * c_in // g
+    return (2 * n - 1 + int(check_bool("bias", bias))) * oh * ow * c_out
 
 
 def conv2d_connections(in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
@@ -113,31 +96,26 @@ def conv2d_connections(in_channels: int, out_channels: int, kernel_size: int | S
     Every output neuron is wired to the inputs under its kernel (and to the bias); weight sharing makes
     connections far more numerous than parameters.
     """
-    _check_groups(in_channels, out_channels, groups)
-    kh, kw = _pair(kernel_size, "kernel_size")
-    oh, ow = _pair(output_size, "output_size")
-    return (kh * kw * in_channels // groups + int(bias)) * oh * ow * out_channels
+    c_in, c_out, g, kh, kw, oh, ow = _conv_arguments(in_channels, out_channels, groups, kernel_size, output_size)
+    return (kh * kw * c_in // g + int(check_bool("bias", bias))) * oh * ow * c_out
 
 
 def linear_params(in_features: int, out_features: int, bias: bool = True) -> int:
     """Parameters of a fully connected layer: ``(N_in + [bias])·N_out``."""
-    _positive("in_features", in_features)
-    _positive("out_features", out_features)
-    return (in_features + int(bias)) * out_features
+    n_in, n_out = _linear_arguments(in_features, out_features)
+    return (n_in + int(check_bool("bias", bias))) * n_out
 
 
 def linear_macs(in_features: int, out_features: int) -> int:
     """Multiply-accumulates of a fully connected layer: ``N_in·N_out``."""
-    _positive("in_features", in_features)
-    _positive("out_features", out_features)
-    return in_features * out_features
+    n_in, n_out = _linear_arguments(in_features, out_features)
+    return n_in * n_out
 
 
 def linear_flops(in_features: int, out_features: int, bias: bool = True) -> int:
     """FLOPs of a fully connected layer as the notes count them: ``[N_in + (N_in − 1) + [bias]]·N_out``."""
-    _positive("in_features", in_features)
-    _positive("out_features", out_features)
-    return (2 * in_features - 1 + int(bias)) * out_features
+    n_in, n_out = _linear_arguments(in_features, out_features)
+    return (2 * n_in - 1 + int(check_bool("bias", bias))) * n_out
 
 
 def linear_connections(in_features: int, out_features: int, bias: bool = True) -> int:
@@ -146,6 +124,7 @@ def linear_connections(in_features: int, out_features: int, bias: bool = True) -
 
 
 def batchnorm_params(channels: int, affine: bool = True) -> int:
-    """Trainable parameters of BatchNorm: ``2·C`` (scale γ and shift β); running statistics are buffers."""
-    _positive("channels", channels)
-    return 2 * channels if affine else 0
+    """Trainable parameters of BatchNorm: ``2·C`` (scale γ and shift β) with ``affine=True``, ``0``
+    without (``nn.BatchNorm2d(C, affine=False)``); the running statistics are buffers either way."""
+    channels = check_positive_int("channels", channels)
+    return 2 * channels if check_bool("affine", affine) else 0

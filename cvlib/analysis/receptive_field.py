@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from cvlib._validate import check_int, check_pair
 from cvlib.analysis.shapes import effective_kernel
 
 __all__ = ["RFLayer", "RFState", "rf_top_down", "rf_bottom_up", "rf_window", "window_of", "chain_of",
@@ -31,7 +32,10 @@ __all__ = ["RFLayer", "RFState", "rf_top_down", "rf_bottom_up", "rf_window", "wi
 
 @dataclass(frozen=True)
 class RFLayer:
-    """One sliding-window layer along one axis: kernel, stride, padding before, dilation."""
+    """One sliding-window layer along one axis: kernel, stride, padding before, dilation.
+
+    All four are integers (Python or NumPy; stored as ``int``): a fractional stride or padding, a
+    ``bool`` or a string raises ``ValueError`` naming the field and the layer."""
 
     name: str
     kernel: int
@@ -40,11 +44,9 @@ class RFLayer:
     dilation: int = 1
 
     def __post_init__(self) -> None:
-        if self.stride < 1:
-            raise ValueError(f"{self.name}: stride must be >= 1, got {self.stride}")
-        if self.padding < 0:
-            raise ValueError(f"{self.name}: padding must be >= 0, got {self.padding}")
-        effective_kernel(self.kernel, self.dilation)  # validates kernel and dilation
+        for field, minimum in (("kernel", 1), ("stride", 1), ("padding", 0), ("dilation", 1)):
+            value = check_int(f"{field} of layer {self.name!r}", getattr(self, field), minimum)
+            object.__setattr__(self, field, value)  # frozen: store the cleaned int
 
     @property
     def extent(self) -> int:
@@ -73,9 +75,15 @@ class RFState:
 INPUT = RFState(size=1, jump=1, start=0.0)
 
 
-def _check(layers: Sequence[RFLayer]) -> None:
+def _layer_list(layers: Sequence[RFLayer]) -> list[RFLayer]:
+    """``layers`` as a list, if it is a non-empty sequence of :class:`RFLayer`."""
+    layers = list(layers)
     if len(layers) == 0:
-        raise ValueError("need at least one layer")
+        raise ValueError("layers must hold at least one layer, got none")
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, RFLayer):
+            raise ValueError(f"layers[{i}] must be an RFLayer, got {type(layer).__name__}")
+    return layers
 
 
 def rf_top_down(layers: Sequence[RFLayer]) -> list[int]:
@@ -85,7 +93,7 @@ def rf_top_down(layers: Sequence[RFLayer]) -> list[int]:
     them: element ``m`` is ``r`` after stepping down through the top ``m + 1`` layers. The last element is
     the receptive field of one pixel of the last layer's output, in input pixels.
     """
-    _check(layers)
+    layers = _layer_list(layers)
     values: list[int] = []
     r = 1
     for layer in reversed(layers):
@@ -96,7 +104,7 @@ def rf_top_down(layers: Sequence[RFLayer]) -> list[int]:
 
 def rf_bottom_up(layers: Sequence[RFLayer], start: RFState = INPUT) -> list[RFState]:
     """The bottom-up recurrence: the :class:`RFState` after each layer, ordered input → output."""
-    _check(layers)
+    layers = _layer_list(layers)
     states: list[RFState] = []
     state = start
     for layer in layers:
@@ -111,15 +119,10 @@ def rf_window(state: RFState, index: int) -> tuple[float, float, float]:
     ``centre = start + index·jump`` and the field spans ``centre ± (size − 1)/2``; coordinates below 0 or
     past the image lie in the padding.
     """
-    if index < 0:
-        raise ValueError(f"index must be >= 0, got {index}")
+    index = check_int("index", index, 0)
     centre = state.start + index * state.jump
     half = (state.size - 1) / 2
     return (centre - half, centre, centre + half)
-
-
-def _two(value: int | Sequence[int]) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
 
 
 _WINDOW_TYPES: tuple[type, ...] = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
@@ -137,13 +140,13 @@ def window_of(name: str, module: nn.Module) -> tuple[RFLayer, RFLayer] | None:
     """The sliding window of a convolution or pooling layer along (height, width); ``None`` otherwise."""
     if not isinstance(module, _WINDOW_TYPES):
         return None
-    k = _two(module.kernel_size)
-    s = _two(module.stride if module.stride is not None else module.kernel_size)
-    d = _two(getattr(module, "dilation", 1))
+    k = check_pair(f"{name}.kernel_size", module.kernel_size, 1)
+    s = check_pair(f"{name}.stride", module.stride if module.stride is not None else module.kernel_size, 1)
+    d = check_pair(f"{name}.dilation", getattr(module, "dilation", 1), 1)
     pad = module.padding
     if isinstance(pad, str):  # 'same' / 'valid' convolutions
         pad = tuple(((k[i] - 1) * d[i]) // 2 if pad == "same" else 0 for i in range(2))
-    p = _two(pad)
+    p = check_pair(f"{name}.padding", pad, 0)
     return (RFLayer(name, k[0], s[0], p[0], d[0]), RFLayer(name, k[1], s[1], p[1], d[1]))
 
 

@@ -12,8 +12,9 @@ the output size instead: ``ceil(in / s)`` and ``ceil((in - k_eff + 1) / s)``.
 
 from __future__ import annotations
 
-import math
 from typing import Literal
+
+from cvlib._validate import check_bool, check_choice, check_int, check_pair
 
 __all__ = [
     "effective_kernel",
@@ -23,17 +24,13 @@ __all__ = [
 ]
 
 
-def _check_int(name: str, value: int, minimum: int) -> None:
-    if not isinstance(value, (int,)) or isinstance(value, bool):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+_TF_PADDINGS = ("same", "valid")
 
 
 def effective_kernel(kernel: int, dilation: int = 1) -> int:
     """Extent of a dilated kernel: ``k_eff = d * (k - 1) + 1``."""
-    _check_int("kernel", kernel, 1)
-    _check_int("dilation", dilation, 1)
+    kernel = check_int("kernel", kernel, 1)
+    dilation = check_int("dilation", dilation, 1)
     return dilation * (kernel - 1) + 1
 
 
@@ -55,14 +52,15 @@ def conv_output_size(
     pooling does, and a last window that would start in the right-hand padding only is dropped — as
     PyTorch always does, and Caffe does when the pooling has padding.
 
-    Raises ``ValueError`` for a non-positive size, kernel, stride or dilation, a negative padding, or a
-    kernel larger than the padded input.
+    Every size is an integer (Python or NumPy, not ``bool``). Raises ``ValueError``, naming the argument,
+    for a non-integer or non-positive size, kernel, stride or dilation, a negative or malformed padding,
+    a ``ceil_mode`` that is not ``True``/``False``, or a kernel larger than the padded input.
     """
-    _check_int("size", size, 1)
-    _check_int("stride", stride, 1)
-    before, after = (padding, padding) if isinstance(padding, int) else tuple(padding)
-    _check_int("padding (before)", before, 0)
-    _check_int("padding (after)", after, 0)
+    size = check_int("size", size, 1)
+    stride = check_int("stride", stride, 1)
+    before, after = check_pair("padding", padding, 0, parts=("before", "after"))
+    ceil_mode = check_bool("ceil_mode", ceil_mode)
+    kernel, dilation = check_int("kernel", kernel, 1), check_int("dilation", dilation, 1)
     k_eff = effective_kernel(kernel, dilation)
     padded = size + before + after
     if k_eff > padded:
@@ -85,16 +83,14 @@ def tf_output_size(size: int, kernel: int, stride: int = 1, padding: Literal["sa
                    dilation: int = 1) -> int:
     """TensorFlow's output length: ``ceil(size / s)`` for ``'same'``, ``ceil((size - k_eff + 1) / s)``
     for ``'valid'``."""
-    _check_int("size", size, 1)
-    _check_int("stride", stride, 1)
+    size = check_int("size", size, 1)
+    stride = check_int("stride", stride, 1)
     k_eff = effective_kernel(kernel, dilation)
-    if padding == "same":
-        return math.ceil(size / stride)
-    if padding == "valid":
-        if k_eff > size:
-            raise ValueError(f"'valid' padding needs kernel extent {k_eff} <= input size {size}")
-        return math.ceil((size - k_eff + 1) / stride)
-    raise ValueError(f"padding must be 'same' or 'valid', got {padding!r}")
+    if check_choice("padding", padding, _TF_PADDINGS) == "same":
+        return -(-size // stride)
+    if k_eff > size:
+        raise ValueError(f"'valid' padding needs kernel extent {k_eff} <= input size {size}")
+    return -(-(size - k_eff + 1) // stride)
 
 
 def tf_padding(size: int, kernel: int, stride: int = 1, padding: Literal["same", "valid"] = "same",
@@ -108,5 +104,5 @@ def tf_padding(size: int, kernel: int, stride: int = 1, padding: Literal["same",
     out = tf_output_size(size, kernel, stride, padding, dilation)
     if padding == "valid":
         return (0, 0)
-    total = max((out - 1) * stride + effective_kernel(kernel, dilation) - size, 0)
+    total = max((out - 1) * int(stride) + effective_kernel(kernel, dilation) - int(size), 0)
     return (total // 2, total - total // 2)

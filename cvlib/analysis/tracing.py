@@ -17,6 +17,8 @@ import torch
 import torch.fx
 from torch import nn
 
+from cvlib._validate import check_bool
+
 __all__ = ["LeafTracer", "trace", "layer_depth"]
 
 _POOLING = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
@@ -46,6 +48,7 @@ def layer_depth(model: nn.Module, with_pooling: bool = False) -> int:
     training-only heads are left out. Activations, normalisation without parameters and dropout do
     not count.
     """
+    with_pooling = check_bool("with_pooling", with_pooling)
     was_training = model.training
     model.eval()
     try:

@@ -5,7 +5,8 @@ What belongs here: code whose output is part of a page rather than part of the l
 :mod:`cvlib._validate` (and matplotlib).
 """
 
-from cvlib.book import checks
+from cvlib.book import checks, figures
 from cvlib.book.checks import Check, Checks
+from cvlib.book.figures import draw_arrow, draw_box, draw_cells, draw_xyxy
 
-__all__ = ["checks", "Check", "Checks"]
+__all__ = ["checks", "figures", "Check", "Checks", "draw_box", "draw_arrow", "draw_xyxy", "draw_cells"]

@@ -32,12 +32,11 @@ as possible to ``x`` (PCA whitening ``diag(1/√(λ + ε)) Uᵀ (x − μ)`` rot
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from cvlib._validate import check_int
+from cvlib._validate import check_choice, check_int, check_pair, check_real, check_real_sequence
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -78,14 +77,6 @@ def _image(x: np.ndarray, name: str = "image", channels: int | None = None) -> n
     return x
 
 
-def _size(size: int | Sequence[int]) -> tuple[int, int]:
-    if isinstance(size, numbers.Integral) and not isinstance(size, bool):
-        size = (size, size)
-    if not isinstance(size, Sequence) or len(size) != 2:
-        raise ValueError(f"size must be an int or a pair (height, width), got {size!r}")
-    return check_int("crop height", size[0], 1), check_int("crop width", size[1], 1)
-
-
 def _stats(mean: Sequence[float], std: Sequence[float], channels: int) -> tuple[np.ndarray, np.ndarray]:
     m = np.asarray(mean, dtype=np.float64).reshape(-1)
     s = np.asarray(std, dtype=np.float64).reshape(-1)
@@ -116,8 +107,7 @@ def channel_stats(images: Iterable[np.ndarray], how: str = "pooled") -> tuple[np
     ``how="per_image"``: the average of the images' own means and the average of their own standard
     deviations (how torchvision's ImageNet constants were most likely computed).
     """
-    if how not in ("pooled", "per_image"):
-        raise ValueError(f"how must be 'pooled' or 'per_image', got {how!r}")
+    how = check_choice("how", how, ("pooled", "per_image"))
     images = [_image(im, "every image") for im in images]
     if not images:
         raise ValueError("images must contain at least one image")
@@ -212,15 +202,14 @@ def pca_color_augment(image: np.ndarray, eigvals: np.ndarray, eigvecs: np.ndarra
     """``image + δ`` for every pixel, ``δ = Σ_i α_i λ_i p_i`` with ``α_i ~ N(0, σ²)`` drawn once per call
     (or given as ``alpha``). ``clip=(lo, hi)`` clips the result (the paper does not clip)."""
     x = _image(image, channels=3).astype(np.float64)
-    if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real) or not sigma >= 0:
-        raise ValueError(f"sigma (std of alpha) must be a number >= 0, got {sigma!r}")
+    sigma = check_real("sigma (std of alpha)", sigma, 0.0)
     if alpha is None:
         if rng is None:
             raise ValueError("give rng (a numpy Generator) to draw alpha, or alpha itself")
         alpha = rng.normal(0.0, sigma, size=3)
     out = x + pca_color_shift(eigvals, eigvecs, alpha)
     if clip is not None:
-        lo, hi = clip
+        lo, hi = check_real_sequence("clip", clip, length=2)
         if not lo < hi:
             raise ValueError(f"clip must be (low, high) with low < high, got {clip!r}")
         out = np.clip(out, lo, hi)
@@ -230,8 +219,7 @@ def pca_color_augment(image: np.ndarray, eigvals: np.ndarray, eigvecs: np.ndarra
 def pca_shift_covariance(eigvals: np.ndarray, eigvecs: np.ndarray, sigma: float = 0.1) -> np.ndarray:
     """The covariance of ``δ``: ``E[δ δᵀ] = P diag(σ² λ_i²) Pᵀ`` (the ``α_i`` are independent, mean 0)."""
     lam, vec = _eig(eigvals, eigvecs)
-    if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real) or not sigma >= 0:
-        raise ValueError(f"sigma must be a number >= 0, got {sigma!r}")
+    sigma = check_real("sigma", sigma, 0.0)
     return vec @ np.diag(sigma ** 2 * lam ** 2) @ vec.T
 
 
@@ -239,13 +227,11 @@ def pca_shift_covariance(eigvals: np.ndarray, eigvecs: np.ndarray, sigma: float 
 def crop(image: np.ndarray, top: int, left: int, size: int | Sequence[int]) -> np.ndarray:
     """``image[top : top + h, left : left + w]``; ``ValueError`` if the window leaves the image."""
     x = _image(image)
-    h, w = _size(size)
+    h, w = check_pair("size", size, 1)
     H, W = x.shape[:2]
     if h > H or w > W:
         raise ValueError(f"crop {h}×{w} is larger than the image {H}×{W}")
-    for v, name in ((top, "top"), (left, "left")):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
-            raise ValueError(f"{name} must be an integer, got {v!r}")
+    top, left = check_int("top", top), check_int("left", left)
     if not (0 <= top <= H - h and 0 <= left <= W - w):
         raise ValueError(f"a {h}×{w} crop of a {H}×{W} image needs 0 <= top <= {H - h} and "
                          f"0 <= left <= {W - w}, got top={top}, left={left}")
@@ -255,7 +241,7 @@ def crop(image: np.ndarray, top: int, left: int, size: int | Sequence[int]) -> n
 def center_crop(image: np.ndarray, size: int | Sequence[int]) -> np.ndarray:
     """The crop whose offsets are ``⌊(H − h)/2⌋`` and ``⌊(W − w)/2⌋``."""
     x = _image(image)
-    h, w = _size(size)
+    h, w = check_pair("size", size, 1)
     if h > x.shape[0] or w > x.shape[1]:
         raise ValueError(f"crop {h}×{w} is larger than the image {x.shape[0]}×{x.shape[1]}")
     return crop(x, (x.shape[0] - h) // 2, (x.shape[1] - w) // 2, (h, w))
@@ -264,7 +250,7 @@ def center_crop(image: np.ndarray, size: int | Sequence[int]) -> np.ndarray:
 def random_crop(image: np.ndarray, size: int | Sequence[int], rng: np.random.Generator) -> np.ndarray:
     """A crop at a uniformly random position: ``top ∈ {0, …, H − h}``, ``left ∈ {0, …, W − w}``."""
     x = _image(image)
-    h, w = _size(size)
+    h, w = check_pair("size", size, 1)
     if h > x.shape[0] or w > x.shape[1]:
         raise ValueError(f"crop {h}×{w} is larger than the image {x.shape[0]}×{x.shape[1]}")
     top = int(rng.integers(0, x.shape[0] - h + 1))
@@ -280,7 +266,7 @@ def hflip(image: np.ndarray) -> np.ndarray:
 def five_crop(image: np.ndarray, size: int | Sequence[int]) -> list[np.ndarray]:
     """Top-left, top-right, bottom-left, bottom-right and centre crops."""
     x = _image(image)
-    h, w = _size(size)
+    h, w = check_pair("size", size, 1)
     H, W = x.shape[:2]
     if h > H or w > W:
         raise ValueError(f"crop {h}×{w} is larger than the image {H}×{W}")
@@ -296,8 +282,8 @@ def ten_crop(image: np.ndarray, size: int | Sequence[int]) -> list[np.ndarray]:
 
 def n_crop_positions(image_size: int | Sequence[int], crop_size: int | Sequence[int]) -> int:
     """The number of distinct crop windows, ``(H − h + 1)(W − w + 1)``."""
-    H, W = _size(image_size)
-    h, w = _size(crop_size)
+    H, W = check_pair("image_size", image_size, 1)
+    h, w = check_pair("crop_size", crop_size, 1)
     if h > H or w > W:
         raise ValueError(f"crop {h}×{w} is larger than the image {H}×{W}")
     return (H - h + 1) * (W - w + 1)
@@ -310,8 +296,7 @@ def zca_fit(X: np.ndarray, eps: float = 1e-5) -> tuple[np.ndarray, np.ndarray]:
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[0] < 2:
         raise ValueError(f"X must be a 2-D array (samples, features) with at least 2 rows, got {X.shape}")
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps >= 0:
-        raise ValueError(f"eps must be a number >= 0, got {eps!r}")
+    eps = check_real("eps", eps, 0.0)
     mu = X.mean(0)
     xc = X - mu
     lam, U = np.linalg.eigh(xc.T @ xc / (len(X) - 1))

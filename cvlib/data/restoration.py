@@ -24,7 +24,6 @@ minimising ``λ/2 · ‖Σ_k f_k ∗ z_k − y‖² + Σ_k |z_k|₁``.
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 from typing import Literal
 
@@ -32,6 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from cvlib._validate import check_bool, check_choice, check_int, check_pair, check_positive_int, check_real
 from cvlib.nn.conv.transposed import conv_transpose2d
 
 __all__ = [
@@ -72,9 +72,7 @@ def _check_image(y: np.ndarray, name: str = "image") -> np.ndarray:
     return y
 
 
-def _check_boundary(boundary: str) -> None:
-    if boundary not in ("periodic", "zero"):
-        raise ValueError(f"boundary must be 'periodic' or 'zero', got {boundary!r}")
+_BOUNDARIES = ("periodic", "zero")
 
 
 def psf_to_otf(psf: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -97,7 +95,7 @@ def blur(x: np.ndarray, psf: np.ndarray, boundary: Boundary = "periodic") -> np.
     zeros, like ``scipy.signal.convolve(x, psf, mode="same")``.
     """
     x = _check_image(x)
-    _check_boundary(boundary)
+    check_choice("boundary", boundary, _BOUNDARIES)
     if boundary == "periodic":
         return np.real(np.fft.ifft2(psf_to_otf(psf, x.shape) * np.fft.fft2(x)))
     psf = _check_psf(psf)
@@ -109,11 +107,8 @@ def blur(x: np.ndarray, psf: np.ndarray, boundary: Boundary = "periodic") -> np.
 
 def gaussian_psf(sigma: float, radius: int | None = None) -> np.ndarray:
     """Normalised Gaussian PSF ``exp(−(u² + v²)/(2σ²))`` on a ``(2r + 1)²`` grid (``r = ⌈3σ⌉`` by default)."""
-    if not isinstance(sigma, numbers.Real) or sigma <= 0:
-        raise ValueError(f"sigma must be a positive number, got {sigma!r}")
-    r = int(np.ceil(3 * sigma)) if radius is None else radius
-    if not isinstance(r, numbers.Integral) or r < 0:
-        raise ValueError(f"radius must be a non-negative integer, got {radius!r}")
+    sigma = check_real("sigma", sigma, 0.0, low_open=True)
+    r = int(np.ceil(3 * sigma)) if radius is None else check_int("radius", radius, 0)
     u = np.arange(-r, r + 1)
     g = np.exp(-(u[:, None] ** 2 + u[None, :] ** 2) / (2 * sigma**2))
     return g / g.sum()
@@ -121,7 +116,8 @@ def gaussian_psf(sigma: float, radius: int | None = None) -> np.ndarray:
 
 def motion_psf(length: int) -> np.ndarray:
     """Horizontal motion blur: a ``1 × length`` box (``length`` odd), normalised to sum 1."""
-    if not isinstance(length, numbers.Integral) or length < 1 or length % 2 == 0:
+    length = check_positive_int("length", length)
+    if length % 2 == 0:
         raise ValueError(f"length must be a positive odd integer, got {length!r}")
     return np.full((1, length), 1.0 / length)
 
@@ -134,8 +130,7 @@ def inverse_filter(y: np.ndarray, psf: np.ndarray, threshold: float = 0.0) -> np
     frequency is divided, and a transfer function with an exact zero raises ``ValueError``.
     """
     y = _check_image(y)
-    if threshold < 0:
-        raise ValueError(f"threshold must be >= 0, got {threshold}")
+    threshold = check_real("threshold", threshold, 0.0)
     K = psf_to_otf(psf, y.shape)
     keep = np.abs(K) > threshold
     if threshold == 0 and not keep.all():
@@ -179,9 +174,9 @@ def richardson_lucy(y: np.ndarray, psf: np.ndarray, num_iter: int = 30, boundary
     """
     y = _check_image(y)
     psf = _check_psf(psf, y.shape)
-    _check_boundary(boundary)
-    if not isinstance(num_iter, numbers.Integral) or num_iter < 0:
-        raise ValueError(f"num_iter must be a non-negative integer, got {num_iter!r}")
+    check_choice("boundary", boundary, _BOUNDARIES)
+    num_iter = check_int("num_iter", num_iter, 0)
+    eps = check_real("eps", eps, 0.0)
     if (y < 0).any() or (psf < 0).any():
         raise ValueError("Richardson–Lucy needs a non-negative image and PSF (it models photon counts)")
     x = np.full(y.shape, y.mean()) if init is None else np.broadcast_to(np.asarray(init, float), y.shape).copy()
@@ -201,10 +196,8 @@ def max_pool2d_switches(x: torch.Tensor, kernel: int, stride: int | None = None
     Ties go to the first maximum in row-major order."""
     if x.dim() != 4:
         raise ValueError(f"x must be (N, C, H, W), got shape {tuple(x.shape)}")
-    stride = kernel if stride is None else stride
-    for name, v in (("kernel", kernel), ("stride", stride)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    kernel = check_positive_int("kernel", kernel)
+    stride = kernel if stride is None else check_positive_int("stride", stride)
     n, c, h, w = x.shape
     if kernel > min(h, w):
         raise ValueError(f"kernel {kernel} is larger than the input {h}×{w}")
@@ -229,7 +222,8 @@ def max_unpool2d(x: torch.Tensor, indices: torch.Tensor, output_size: tuple[int,
     """
     if x.shape != indices.shape or x.dim() != 4:
         raise ValueError(f"x and indices must both be (N, C, h, w), got {tuple(x.shape)} and {tuple(indices.shape)}")
-    h, w = output_size
+    h, w = check_pair("output_size", output_size, 1)
+    accumulate = check_bool("accumulate", accumulate)
     if indices.numel() and (indices.min() < 0 or indices.max() >= h * w):
         raise ValueError(f"indices must lie in [0, {h * w}) for output_size {output_size}")
     n, c = x.shape[:2]
@@ -274,15 +268,11 @@ def project_down(layer: ConvReluPool, top: torch.Tensor,
 
     and filter with the transposed filters, ``conv_transpose2d(·, weight, padding)``.
     """
+    rule = check_choice("rule", rule, ("deconvnet", "gradient"))
     if top.shape != layer.pooled.shape:
         raise ValueError(f"top must have the pooled shape {tuple(layer.pooled.shape)}, got {tuple(top.shape)}")
     u = max_unpool2d(top, layer.switches, tuple(layer.conv.shape[-2:]), accumulate=True)
-    if rule == "deconvnet":
-        r = torch.relu(u)
-    elif rule == "gradient":
-        r = u * (layer.conv > 0)
-    else:
-        raise ValueError(f"rule must be 'deconvnet' or 'gradient', got {rule!r}")
+    r = torch.relu(u) if rule == "deconvnet" else u * (layer.conv > 0)  # "gradient"
     return conv_transpose2d(r, layer.weight, padding=layer.padding)
 
 
@@ -298,8 +288,8 @@ def conv_sparse_coding(y: np.ndarray, filters: list[np.ndarray], lam: float, num
     y = _check_image(y)
     if not filters:
         raise ValueError("filters must be a non-empty list of 2-D odd-sided arrays")
-    if not isinstance(lam, numbers.Real) or lam <= 0:
-        raise ValueError(f"lam must be a positive number, got {lam!r}")
+    lam = check_real("lam", lam, 0.0, low_open=True)
+    num_iter = check_int("num_iter", num_iter, 0)
     Fk = np.stack([psf_to_otf(f, y.shape) for f in filters])
     L = lam * (np.abs(Fk) ** 2).sum(0).max()
     Y = np.fft.fft2(y)

@@ -30,6 +30,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from cvlib._validate import check_choice, check_int, check_positive_int, check_real, check_real_sequence
+
 __all__ = ["CLASSES", "ShapesData", "make_shapes", "render_shape"]
 
 CLASSES: tuple[str, ...] = ("circle", "square", "triangle")
@@ -63,13 +65,11 @@ def render_shape(kind: str, cx: float, cy: float, side: float, size: int,
 
     ``side`` is the diameter (circle), side (square) or base (triangle); ``height`` is the triangle's
     height (default ``side``)."""
-    if kind not in CLASSES:
-        raise ValueError(f"kind must be one of {CLASSES}, got {kind!r}")
-    if not side > 0:
-        raise ValueError(f"side must be > 0, got {side}")
-    h = side if height is None else float(height)
-    if not h > 0:
-        raise ValueError(f"height must be > 0, got {height}")
+    check_choice("kind", kind, CLASSES)
+    side = check_real("side", side, 0.0, low_open=True)
+    h = side if height is None else check_real("height", height, 0.0, low_open=True)
+    cx, cy = check_real("cx", cx), check_real("cy", cy)
+    size = check_positive_int("size", size)
     x, y = _grid(size)                                    # x: column centres, y: row centres
     half = side / 2
     if kind == "circle":
@@ -119,14 +119,13 @@ def make_shapes(n: int, size: int = 64, seed: int = 0, max_objects: int = 3,
                 side_range: tuple[float, float] = (12.0, 28.0), n_lines: int = 4, n_dots: int = 6,
                 noise: float = 0.03) -> ShapesData:
     """``n`` images of :data:`CLASSES` on clutter; deterministic in ``seed`` (see the module docstring)."""
-    for name, v, low in (("n", n, 1), ("size", size, 16), ("max_objects", max_objects, 1)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
-    lo, hi = side_range
+    n, size = check_int("n", n, 1), check_int("size", size, 16)
+    max_objects, seed = check_int("max_objects", max_objects, 1), check_int("seed", seed, 0)
+    lo, hi = check_real_sequence("side_range", side_range, length=2)
     if not 2 <= lo <= hi <= size / 2:
         raise ValueError(f"side_range must satisfy 2 <= low <= high <= size / 2 = {size / 2}, got {side_range!r}")
-    if n_lines < 0 or n_dots < 0 or noise < 0:
-        raise ValueError(f"n_lines, n_dots and noise must be >= 0, got {n_lines}, {n_dots}, {noise}")
+    n_lines, n_dots = check_int("n_lines", n_lines, 0), check_int("n_dots", n_dots, 0)
+    noise = check_real("noise", noise, 0.0)
     images = np.empty((n, size, size, 3), dtype=np.float32)
     boxes: list[Tensor] = []
     labels: list[Tensor] = []

@@ -23,19 +23,18 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from cvlib._validate import check_pair, check_real, check_real_sequence
+
 __all__ = ["anchors"]
 
 
 def anchors(feature_size: int | Sequence[int], stride: float, scales: Sequence[float] = (128, 256, 512),
             ratios: Sequence[float] = (0.5, 1, 2), dtype: torch.dtype = torch.float32) -> Tensor:
     """``Tensor[H · W · k, 4]`` of anchors ``(x1, y1, x2, y2)`` in image coordinates."""
-    fh, fw = (feature_size, feature_size) if isinstance(feature_size, int) else tuple(feature_size)
-    if fh < 1 or fw < 1:
-        raise ValueError(f"feature_size must be positive, got {feature_size!r}")
-    if not stride > 0:
-        raise ValueError(f"stride must be > 0, got {stride}")
-    if not scales or not ratios or any(v <= 0 for v in (*scales, *ratios)):
-        raise ValueError(f"scales and ratios must be non-empty and positive, got {scales!r}, {ratios!r}")
+    fh, fw = check_pair("feature_size", feature_size, 1)
+    stride = check_real("stride", stride, 0.0, low_open=True)
+    scales = check_real_sequence("scales", scales, 0.0, low_open=True, min_length=1)
+    ratios = check_real_sequence("ratios", ratios, 0.0, low_open=True, min_length=1)
     half_w = torch.tensor([s / math.sqrt(r) / 2 for r in ratios for s in scales], dtype=dtype)
     half_h = torch.tensor([s * math.sqrt(r) / 2 for r in ratios for s in scales], dtype=dtype)
     base = torch.stack([-half_w, -half_h, half_w, half_h], dim=1)                  # [k, 4]

@@ -28,9 +28,13 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
+from cvlib._validate import check_choice, check_positive_int, check_tensor
 from cvlib.detection.boxes import box_iou, check_boxes, check_threshold
 
 __all__ = ["average_precision", "evaluate_detections", "DetectionEval", "mean_average_precision"]
+
+
+_AP_METHODS = ("all_points", "11_point")
 
 
 def _as_curve(values: Sequence[float] | Tensor, name: str) -> Tensor:
@@ -43,6 +47,7 @@ def _as_curve(values: Sequence[float] | Tensor, name: str) -> Tensor:
 def average_precision(recall: Sequence[float] | Tensor, precision: Sequence[float] | Tensor,
                       method: Literal["all_points", "11_point"] = "all_points") -> float:
     """AP of a precision/recall curve given point by point in ranking order (recall non-decreasing)."""
+    method = check_choice("method", method, _AP_METHODS)
     rec, prec = _as_curve(recall, "recall"), _as_curve(precision, "precision")
     if rec.shape != prec.shape:
         raise ValueError(f"recall and precision must have the same length, got {rec.numel()} and {prec.numel()}")
@@ -54,12 +59,10 @@ def average_precision(recall: Sequence[float] | Tensor, precision: Sequence[floa
             reached = prec[rec >= k / 10]
             total += float(reached.max()) if reached.numel() else 0.0
         return total / 11
-    if method == "all_points":
-        mrec = torch.cat([rec.new_zeros(1), rec, rec.new_ones(1)])
-        mpre = torch.cat([prec.new_zeros(1), prec, prec.new_zeros(1)])
-        envelope = mpre.flip(0).cummax(0).values.flip(0)
-        return float((mrec.diff() * envelope[1:]).sum())
-    raise ValueError(f"method must be 'all_points' or '11_point', got {method!r}")
+    mrec = torch.cat([rec.new_zeros(1), rec, rec.new_ones(1)])  # all points
+    mpre = torch.cat([prec.new_zeros(1), prec, prec.new_zeros(1)])
+    envelope = mpre.flip(0).cummax(0).values.flip(0)
+    return float((mrec.diff() * envelope[1:]).sum())
 
 
 @dataclass(frozen=True)
@@ -79,18 +82,22 @@ def evaluate_detections(dets: Sequence[tuple[Tensor, Tensor]], gts: Sequence[Ten
                         method: Literal["all_points", "11_point"] = "all_points") -> DetectionEval:
     """VOC evaluation of one class: ``dets[i] = (boxes[D_i, 4], scores[D_i])`` and ``gts[i] = boxes[G_i, 4]``
     for image ``i``; ``difficult[i]`` optionally flags ground truths to ignore. Equal scores keep
-    input order (images in order, then detections)."""
+    input order (images in order, then detections). Scores must be finite: a NaN would rank first and
+    could make a false positive look like the best detection."""
     thr = check_threshold(iou_threshold)
+    method = check_choice("method", method, _AP_METHODS)
     if len(dets) != len(gts):
         raise ValueError(f"dets and gts must list the same images, got {len(dets)} and {len(gts)}")
     if difficult is None:
         difficult = [torch.zeros(g.shape[0], dtype=torch.bool) for g in gts]
-    if len(difficult) != len(gts) or any(d.shape != (g.shape[0],) for d, g in zip(difficult, gts)):
+    if len(difficult) != len(gts) or any(not isinstance(d, Tensor) or d.shape != (g.shape[0],)
+                                         for d, g in zip(difficult, gts)):
         raise ValueError("difficult must hold one bool flag per ground-truth box of every image")
     image, boxes, scores = [], [], []
     for i, ((b, s), g) in enumerate(zip(dets, gts)):
         check_boxes(b, f"dets[{i}] boxes")
         check_boxes(g, f"gts[{i}]")
+        check_tensor(f"dets[{i}] scores", s, "D", finite=True)
         if s.shape != (b.shape[0],):
             raise ValueError(f"dets[{i}]: {b.shape[0]} boxes but scores of shape {tuple(s.shape)}")
         image += [i] * b.shape[0]
@@ -135,6 +142,7 @@ def mean_average_precision(detections: Sequence[Any], gt_boxes: Sequence[Tensor]
 
     Each element of ``detections`` has ``boxes`` ``[K, 4]``, ``scores`` ``[K]`` and ``labels`` ``[K]``
     (as :class:`cvlib.detection.faster_rcnn.Detections`). Returns ``(mAP, [AP per class])``."""
+    num_classes = check_positive_int("num_classes", num_classes)
     if len(detections) != len(gt_boxes) or len(gt_boxes) != len(gt_labels):
         raise ValueError("detections, gt_boxes and gt_labels must list the same images")
     aps = []

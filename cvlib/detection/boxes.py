@@ -15,12 +15,18 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from cvlib._validate import check_bool, check_probability
+
 __all__ = ["check_boxes", "check_threshold", "box_area", "box_iou"]
 
 
 def check_boxes(boxes: Tensor, name: str = "boxes", allow_empty: bool = True) -> Tensor:
-    """Return ``boxes`` if it is a floating ``Tensor[N, 4]`` of ``(x1, y1, x2, y2)`` with
-    ``x2 >= x1`` and ``y2 >= y1``; otherwise raise ``ValueError`` saying what is wrong."""
+    """Return ``boxes`` if it is a floating ``Tensor[N, 4]`` of finite ``(x1, y1, x2, y2)`` with
+    ``x2 >= x1`` and ``y2 >= y1``; otherwise raise ``ValueError`` saying what is wrong.
+
+    NaN and ±inf are rejected explicitly: every comparison with NaN is false, so ``x2 < x1`` alone
+    would let a NaN box through."""
+    allow_empty = check_bool("allow_empty", allow_empty)
     if not isinstance(boxes, Tensor):
         raise ValueError(f"{name} must be a torch.Tensor of shape [N, 4], got {type(boxes).__name__}")
     if boxes.dim() != 2 or boxes.shape[1] != 4:
@@ -29,6 +35,11 @@ def check_boxes(boxes: Tensor, name: str = "boxes", allow_empty: bool = True) ->
         raise ValueError(f"{name} must be a floating-point tensor, got dtype {boxes.dtype}")
     if not allow_empty and boxes.shape[0] == 0:
         raise ValueError(f"{name} is empty; at least one box is needed here")
+    finite = torch.isfinite(boxes).all(dim=1)
+    if not bool(finite.all()):
+        i = int((~finite).nonzero()[0, 0])
+        raise ValueError(f"{name}[{i}] = {boxes[i].tolist()} is not finite; box coordinates must be finite "
+                         "numbers (no NaN or inf)")
     bad = (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])
     if bool(bad.any()):
         i = int(bad.nonzero()[0, 0])
@@ -38,11 +49,9 @@ def check_boxes(boxes: Tensor, name: str = "boxes", allow_empty: bool = True) ->
 
 
 def check_threshold(value: float, name: str = "iou_threshold") -> float:
-    """Return ``value`` as a float if it lies in ``[0, 1]``; otherwise raise ``ValueError``."""
-    value = float(value)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must lie in [0, 1], got {value}")
-    return value
+    """Return ``value`` as a float if it is a real number (Python or NumPy, not ``bool`` or a string) in
+    ``[0, 1]``; otherwise raise ``ValueError`` naming ``name``."""
+    return check_probability(name, value)
 
 
 def box_area(boxes: Tensor) -> Tensor:

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from cvlib._validate import check_real, check_real_sequence, check_tensor
 from cvlib.detection.boxes import check_boxes
 
 __all__ = ["encode_boxes", "decode_boxes", "BBOX_XFORM_CLIP"]
@@ -37,13 +38,12 @@ def _centres(boxes: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     return boxes[:, 0] + 0.5 * w, boxes[:, 1] + 0.5 * h, w, h
 
 
-def _check_weights(weights: Sequence[float]) -> tuple[float, float, float, float]:
-    if len(weights) != 4 or any(float(v) <= 0 for v in weights):
-        raise ValueError(f"weights must be four positive numbers (w_x, w_y, w_w, w_h), got {weights!r}")
-    return tuple(float(v) for v in weights)  # type: ignore[return-value]
+def _weights(weights: Sequence[float]) -> tuple[float, float, float, float]:
+    """``(w_x, w_y, w_w, w_h)``: four finite numbers > 0."""
+    return check_real_sequence("weights", weights, 0.0, low_open=True, length=4)  # type: ignore[return-value]
 
 
-def _check_positive_size(boxes: Tensor, name: str) -> None:
+def _require_positive_size(boxes: Tensor, name: str) -> None:
     flat = (boxes[:, 2] <= boxes[:, 0]) | (boxes[:, 3] <= boxes[:, 1])
     if bool(flat.any()):
         i = int(flat.nonzero()[0, 0])
@@ -58,9 +58,9 @@ def encode_boxes(proposals: Tensor, gt: Tensor, weights: Sequence[float] = (1.0,
     if proposals.shape != gt.shape:
         raise ValueError(f"proposals and gt must pair up one to one, got {proposals.shape[0]} proposals "
                          f"and {gt.shape[0]} gt boxes")
-    _check_positive_size(proposals, "proposals")
-    _check_positive_size(gt, "gt")
-    wx, wy, ww, wh = _check_weights(weights)
+    _require_positive_size(proposals, "proposals")
+    _require_positive_size(gt, "gt")
+    wx, wy, ww, wh = _weights(weights)
     xa, ya, wa, ha = _centres(proposals)
     x, y, w, h = _centres(gt)
     return torch.stack([wx * (x - xa) / wa, wy * (y - ya) / ha,
@@ -71,10 +71,12 @@ def decode_boxes(proposals: Tensor, deltas: Tensor, weights: Sequence[float] = (
                  clip: float = BBOX_XFORM_CLIP) -> Tensor:
     """Boxes ``Tensor[N, 4]`` (``x1, y1, x2, y2``) from ``proposals`` and ``deltas`` ``(t_x, t_y, t_w, t_h)``."""
     check_boxes(proposals, "proposals")
-    if not isinstance(deltas, Tensor) or deltas.shape != proposals.shape:
+    check_tensor("deltas", deltas, "N 4", floating=True, finite=True)
+    if deltas.shape != proposals.shape:
         raise ValueError(f"deltas must have the shape of proposals {tuple(proposals.shape)}, got "
-                         f"{tuple(getattr(deltas, 'shape', ()))}")
-    wx, wy, ww, wh = _check_weights(weights)
+                         f"{tuple(deltas.shape)}")
+    wx, wy, ww, wh = _weights(weights)
+    clip = check_real("clip", clip, allow_inf=True)
     xa, ya, wa, ha = _centres(proposals)
     x = deltas[:, 0] / wx * wa + xa
     y = deltas[:, 1] / wy * ha + ya

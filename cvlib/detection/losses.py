@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from cvlib._validate import check_real
 from cvlib.detection.boxes import box_area, box_iou, check_boxes
 from cvlib.train.losses import reduce_loss, smooth_l1_loss
 
@@ -36,6 +37,7 @@ def fast_rcnn_loss(class_logits: Tensor, box_deltas: Tensor, labels: Tensor, tar
     ``labels`` ``[R]`` (0 = background) and ``targets`` ``[R, 4]``. Only the offsets of the true class
     enter the box term, and background RoIs have none (the ``[u ≥ 1]`` indicator).
     """
+    lam = check_real("lam", lam, 0.0)
     r, k1 = class_logits.shape
     if box_deltas.shape != (r, 4 * k1) or labels.shape != (r,) or targets.shape != (r, 4):
         raise ValueError(f"expected class_logits [R, K+1], box_deltas [R, 4(K+1)], labels [R], targets "

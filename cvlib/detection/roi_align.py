@@ -6,7 +6,8 @@ Sampling follows torchvision's ``roi_align`` kernel. For one RoI and one axis (r
     y1' = y1 · spatial_scale − offset,   roi_h = y2 · spatial_scale − offset − y1'
     roi_h = max(roi_h, 1) unless aligned      (a malformed RoI is forced to 1 pixel)
     bin_h = roi_h / pooled_h
-    grid_h = sampling_ratio if sampling_ratio > 0 else ceil(roi_h / pooled_h)
+    grid_h = sampling_ratio if sampling_ratio > 0 else min(ceil(roi_h / pooled_h), cap_h)
+    cap_h = max(64, ceil(2 · H / pooled_h))          (the bound on the adaptive grid, see below)
     y(ph, iy) = y1' + ph · bin_h + (iy + 0.5) · bin_h / grid_h,   iy = 0 … grid_h − 1
 
 and the output of bin ``(ph, pw)`` is the mean of ``bilinear(y, x)`` over the ``grid_h × grid_w``
@@ -14,6 +15,15 @@ points (divided by ``max(grid_h · grid_w, 1)``). ``bilinear`` follows the kerne
 with ``y < −1`` or ``y > H`` (or the same for ``x``) contributes 0; otherwise ``y`` is clamped to
 ``≥ 0``, and from ``y_low = floor(y) ≥ H − 1`` on it reads row ``H − 1`` alone. ``aligned=True`` (the
 Detectron2 fix) shifts by half a pixel so that pixel centres sit at integer + 0.5 coordinates.
+
+**Bounded sampling.** torchvision's adaptive grid has no bound: a RoI ``10¹²`` pixels wide asks for
+``10¹²/pooled_w`` samples per bin (about 4 TB here). This implementation caps the adaptive count per
+bin and axis at ``cap = max(64, ceil(2 · size / pooled))`` (``size`` = ``H`` or ``W`` of the feature
+map), so it equals torchvision for every RoI up to twice the feature map (and up to ``64 · pooled``
+pixels), and samples larger ones on the coarser capped grid. An explicit ``sampling_ratio`` may be at
+most :data:`MAX_SAMPLING_RATIO` (1024). Memory is therefore at most proportional to
+``K · pooled · max(cap, sampling_ratio)`` per axis. Coordinates must be finite (NaN and ±inf raise
+``ValueError``, as everywhere boxes are checked).
 
 Implementation: bilinear weights factor into a row part and a column part, and so does their average
 over a regular grid. Each RoI therefore becomes two small matrices, ``A_y`` (``pooled_h × H``: how much
@@ -33,9 +43,21 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from cvlib._validate import check_bool, check_int, check_real
 from cvlib.detection.rois import as_rois, check_features, check_output_size
 
-__all__ = ["roi_align"]
+__all__ = ["roi_align", "MAX_SAMPLING_RATIO", "adaptive_sampling_cap"]
+
+MAX_SAMPLING_RATIO = 1024
+"""The largest explicit ``sampling_ratio`` (samples per bin and axis) :func:`roi_align` accepts."""
+
+_MIN_CAP = 64
+
+
+def adaptive_sampling_cap(size: int, n_bins: int) -> int:
+    """The most samples per bin along an axis of ``size`` pixels split into ``n_bins`` bins that the
+    adaptive grid uses: ``max(64, ceil(2 · size / n_bins))``."""
+    return max(_MIN_CAP, -(-2 * size // n_bins))
 
 
 def _axis_weights(start: Tensor, length: Tensor, n_bins: int, size: int,
@@ -46,8 +68,8 @@ def _axis_weights(start: Tensor, length: Tensor, n_bins: int, size: int,
     bin_size = length / n_bins
     if sampling_ratio > 0:
         grid = torch.full_like(start, sampling_ratio, dtype=torch.long)
-    else:
-        grid = torch.ceil(length / n_bins).long()
+    else:  # torchvision's ceil(length / n_bins), capped (module docstring)
+        grid = torch.ceil(length / n_bins).clamp(max=adaptive_sampling_cap(size, n_bins)).long()
     g_max = max(int(grid.max()), 1)
     p = torch.arange(n_bins, dtype=dtype, device=start.device)[None, :, None]
     g = torch.arange(g_max, device=start.device)[None, None, :]
@@ -78,13 +100,16 @@ def _pool_image(f: Tensor, a_y: Tensor, a_x: Tensor) -> Tensor:
 
 def roi_align(input: Tensor, boxes: Tensor | Sequence[Tensor], output_size: int | Sequence[int],
               spatial_scale: float = 1.0, sampling_ratio: int = -1, aligned: bool = False) -> Tensor:
-    """RoI Align of each RoI of ``boxes`` on ``input`` (``[N, C, H, W]``) to ``Tensor[K, C, ph, pw]``."""
+    """RoI Align of each RoI of ``boxes`` on ``input`` (``[N, C, H, W]``) to ``Tensor[K, C, ph, pw]``.
+
+    ``sampling_ratio`` is the number of samples per bin and axis (an integer ``<= 1024``), or ``<= 0``
+    for the adaptive grid ``ceil(roi / pooled)``, capped at :func:`adaptive_sampling_cap` so that a huge
+    RoI cannot allocate without bound (module docstring)."""
     n, c, h, w = check_features(input)
     ph, pw = check_output_size(output_size)
-    if not spatial_scale > 0:
-        raise ValueError(f"spatial_scale must be > 0, got {spatial_scale}")
-    if not isinstance(sampling_ratio, int) or isinstance(sampling_ratio, bool):
-        raise ValueError(f"sampling_ratio must be an int (<= 0 for adaptive), got {sampling_ratio!r}")
+    spatial_scale = check_real("spatial_scale", spatial_scale, 0.0, low_open=True)
+    sampling_ratio = check_int("sampling_ratio (<= 0 for adaptive)", sampling_ratio, maximum=MAX_SAMPLING_RATIO)
+    aligned = check_bool("aligned", aligned)
     rois = as_rois(boxes, input).detach()
     k = rois.shape[0]
     if k == 0:

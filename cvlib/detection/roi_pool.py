@@ -28,12 +28,14 @@ from typing import Literal
 import torch
 from torch import Tensor
 
+from cvlib._validate import check_choice, check_real
 from cvlib.detection.rois import as_rois, check_features, check_output_size
 
 __all__ = ["roi_pool", "round_half_away"]
 
 _MODES = ("caffe", "drop", "last")
 _BUDGET = 1 << 24  # gathered elements per chunk of RoIs
+_FAR = float(1 << 52)  # beyond this a corner is "far outside" any feature map; int64 casts stay exact
 
 
 def round_half_away(t: Tensor) -> Tensor:
@@ -71,19 +73,19 @@ def roi_pool(input: Tensor, boxes: Tensor | Sequence[Tensor], output_size: int |
     """Max-pool each RoI of ``boxes`` on ``input`` (``[N, C, H, W]``) to ``Tensor[K, C, ph, pw]``."""
     n, c, h, w = check_features(input)
     ph, pw = check_output_size(output_size)
-    if mode not in _MODES:
-        raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
-    if not spatial_scale > 0:
-        raise ValueError(f"spatial_scale must be > 0, got {spatial_scale}")
+    mode = check_choice("mode", mode, _MODES)
+    spatial_scale = check_real("spatial_scale", spatial_scale, 0.0, low_open=True)
     rois = as_rois(boxes, input)
     k = rois.shape[0]
     out = input.new_zeros(k, c, ph, pw)
     with torch.no_grad():
-        corners = round_half_away(rois[:, 1:] * spatial_scale).long()
+        # Corners far outside the map (beyond ±2^52 pixels) are clamped before the cast to int64.
+        scaled = (rois[:, 1:] * spatial_scale).clamp(-_FAR, _FAR)
+        corners = round_half_away(scaled).long()
         h_lo, h_hi = _bin_edges(corners[:, 1], corners[:, 3], ph, h, mode, input.dtype)
         w_lo, w_hi = _bin_edges(corners[:, 0], corners[:, 2], pw, w, mode, input.dtype)
-    if k == 0:
-        return out
+    if k == 0 or c == 0:
+        return out  # nothing to pool (no RoI, or no channel: like roi_align, an empty [K, 0, ph, pw])
     kh, kw = int((h_hi - h_lo).max()), int((w_hi - w_lo).max())
     if kh == 0 or kw == 0:
         return out  # every bin is empty

@@ -14,18 +14,15 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from cvlib._validate import check_pair, check_tensor
 from cvlib.detection.boxes import check_boxes
 
 __all__ = ["as_rois", "check_output_size", "check_features"]
 
 
 def check_features(input: Tensor) -> tuple[int, int, int, int]:
-    """``(N, C, H, W)`` of a floating ``Tensor[N, C, H, W]``, else ``ValueError``."""
-    if not isinstance(input, Tensor) or input.dim() != 4:
-        raise ValueError(f"input must be a feature map Tensor[N, C, H, W], got "
-                         f"{tuple(getattr(input, 'shape', ()))}")
-    if not input.is_floating_point():
-        raise ValueError(f"input must be floating point, got dtype {input.dtype}")
+    """``(N, C, H, W)`` of a floating ``Tensor[N, C, H, W]`` with ``H, W >= 1``, else ``ValueError``."""
+    check_tensor("input", input, "N C H W", floating=True)
     n, c, h, w = input.shape
     if h == 0 or w == 0:
         raise ValueError(f"input has an empty spatial size {h}×{w}")
@@ -33,15 +30,13 @@ def check_features(input: Tensor) -> tuple[int, int, int, int]:
 
 
 def check_output_size(output_size: int | Sequence[int]) -> tuple[int, int]:
-    """``(pooled_h, pooled_w)`` from an int or a pair of positive ints, else ``ValueError``."""
-    size = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
-    if len(size) != 2 or any(not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in size):
-        raise ValueError(f"output_size must be a positive int or a pair of them, got {output_size!r}")
-    return size  # type: ignore[return-value]
+    """``(pooled_h, pooled_w)`` from an integer or a pair of integers ``>= 1``, else ``ValueError``."""
+    return check_pair("output_size", output_size, 1)
 
 
 def as_rois(boxes: Tensor | Sequence[Tensor], input: Tensor) -> Tensor:
-    """``Tensor[K, 5]`` of ``(batch_index, x1, y1, x2, y2)`` in ``input``'s dtype, checked."""
+    """``Tensor[K, 5]`` of ``(batch_index, x1, y1, x2, y2)`` in ``input``'s dtype, checked: finite
+    coordinates with ``x2 >= x1`` and ``y2 >= y1``, integer batch indices of ``input``'s images."""
     batch = input.shape[0]
     if isinstance(boxes, Tensor):
         if boxes.dim() != 2 or boxes.shape[1] != 5:

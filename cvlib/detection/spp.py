@@ -28,14 +28,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from cvlib._validate import check_choice, check_int_sequence, check_positive_int, check_tensor
+
 __all__ = ["spp_window", "spp", "spp_length"]
 
 
 def spp_window(a: int, n: int) -> tuple[int, int]:
     """SPP-Net's ``(window, stride) = (ceil(a / n), floor(a / n))``; ``ValueError`` unless they give
     exactly ``n`` bins on a map of size ``a``."""
-    if a < 1 or n < 1:
-        raise ValueError(f"map size a and bins n must be >= 1, got a={a}, n={n}")
+    a = check_positive_int("a (the map size)", a)
+    n = check_positive_int("n (the bins per side)", n)
     window, stride = math.ceil(a / n), a // n
     if stride == 0:
         raise ValueError(f"a map of size {a} is smaller than {n} bins: stride floor({a}/{n}) = 0; "
@@ -48,19 +50,17 @@ def spp_window(a: int, n: int) -> tuple[int, int]:
 
 
 def spp_length(channels: int, levels: Sequence[int] = (4, 2, 1)) -> int:
-    """Output length per image: ``C · Σ n²``."""
-    return channels * sum(n * n for n in levels)
+    """Output length per image: ``C · Σ n²`` (``channels >= 1``, a non-empty list of levels ``>= 1``)."""
+    channels = check_positive_int("channels", channels)
+    return channels * sum(n * n for n in check_int_sequence("levels", levels, 1, min_length=1))
 
 
 def spp(features: Tensor, levels: Sequence[int] = (4, 2, 1),
         mode: Literal["spp", "adaptive"] = "spp") -> Tensor:
     """``Tensor[N, C · Σ n²]``: max pooling of ``features`` (``[N, C, H, W]``) at every pyramid level."""
-    if not isinstance(features, Tensor) or features.dim() != 4:
-        raise ValueError(f"features must be Tensor[N, C, H, W], got {tuple(getattr(features, 'shape', ()))}")
-    if len(levels) == 0 or any(not isinstance(n, int) or n < 1 for n in levels):
-        raise ValueError(f"levels must be a non-empty sequence of positive ints, got {levels!r}")
-    if mode not in ("spp", "adaptive"):
-        raise ValueError(f"mode must be 'spp' or 'adaptive', got {mode!r}")
+    check_tensor("features", features, "N C H W")
+    levels = check_int_sequence("levels", levels, 1, min_length=1)
+    mode = check_choice("mode", mode, ("spp", "adaptive"))
     h, w = features.shape[-2:]
     pooled = []
     for n in levels:

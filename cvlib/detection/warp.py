@@ -27,33 +27,37 @@ from typing import Literal
 
 import numpy as np
 
+from cvlib._validate import check_bool, check_choice, check_positive_int, check_real, check_real_sequence
+
 __all__ = ["context_box", "warp_region", "WARP_MODES"]
 
 WARP_MODES = ("warp", "square", "square_no_context")
 
 
-def _check_box(box: Sequence[float]) -> tuple[float, float, float, float]:
-    b = np.asarray(box, dtype=np.float64).ravel()
-    if b.shape != (4,) or not np.isfinite(b).all():
-        raise ValueError(f"box must be four finite numbers (x1, y1, x2, y2), got {box!r}")
-    if b[2] <= b[0] or b[3] <= b[1]:
-        raise ValueError(f"box {b.tolist()} must have x2 > x1 and y2 > y1")
-    return tuple(float(v) for v in b)  # type: ignore[return-value]
+def _box_corners(box: Sequence[float]) -> tuple[float, float, float, float]:
+    """``(x1, y1, x2, y2)``: four finite numbers with ``x2 > x1`` and ``y2 > y1``."""
+    x1, y1, x2, y2 = check_real_sequence("box", box, length=4)
+    if x2 <= x1 or y2 <= y1:
+        raise ValueError(f"box {[x1, y1, x2, y2]} must have x2 > x1 and y2 > y1")
+    return x1, y1, x2, y2
 
 
-def _check_size_padding(size: int, padding: float) -> None:
-    if not isinstance(size, (int, np.integer)) or size < 1:
-        raise ValueError(f"size must be a positive integer, got {size!r}")
-    if padding < 0 or 2 * padding >= size:
+def _size_padding(size: int, padding: float) -> tuple[int, float]:
+    """``size >= 1`` and ``0 <= padding < size / 2``."""
+    size = check_positive_int("size", size)
+    padding = check_real("padding", padding, 0.0)
+    if 2 * padding >= size:
         raise ValueError(f"padding must satisfy 0 <= padding < size / 2 = {size / 2}, got {padding}")
+    return size, padding
 
 
 def context_box(box: Sequence[float], size: int = 227, padding: float = 16,
                 square: bool = False) -> tuple[float, float, float, float]:
     """The source rectangle ``(X1, Y1, X2, Y2)`` that maps onto the ``size × size`` input: the box (or
     its tightest centred square) scaled about its centre by ``size / (size − 2 · padding)``."""
-    x1, y1, x2, y2 = _check_box(box)
-    _check_size_padding(size, padding)
+    x1, y1, x2, y2 = _box_corners(box)
+    size, padding = _size_padding(size, padding)
+    square = check_bool("square", square)
     cx, cy, w, h = (x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1
     if square:
         w = h = max(w, h)
@@ -72,9 +76,9 @@ def warp_region(image: np.ndarray, box: Sequence[float], size: int = 227, paddin
     if not isinstance(image, np.ndarray) or image.ndim != 3 or min(image.shape) < 1:
         got = getattr(image, "shape", type(image))
         raise ValueError(f"image must be a numpy array of shape H×W×C, got {got}")
-    if mode not in WARP_MODES:
-        raise ValueError(f"mode must be one of {WARP_MODES}, got {mode!r}")
-    x1, y1, x2, y2 = _check_box(box)
+    mode = check_choice("mode", mode, WARP_MODES)
+    x1, y1, x2, y2 = _box_corners(box)
+    size, padding = _size_padding(size, padding)
     h_img, w_img, channels = image.shape
     fill_values = (np.array([image[..., c].mean(dtype=np.float64) for c in range(channels)]) if fill is None
                    else np.asarray(fill, dtype=np.float64))

@@ -6,7 +6,7 @@ package imports every family module, so :data:`MODELS` lists every registered bu
 """
 
 from cvlib.models import alexnet, densenet, googlenet, lenet, mobilenet_v1, mobilenet_v2, nin, resnet, vgg
-from cvlib.models.registry import MODELS, ModelInfo, build, info, register_model
+from cvlib.models.registry import MODELS, ModelInfo, build, info, matching, register_model
 
 __all__ = ["alexnet", "densenet", "googlenet", "lenet", "mobilenet_v1", "mobilenet_v2", "nin", "resnet", "vgg",
-           "MODELS", "ModelInfo", "build", "info", "register_model"]
+           "MODELS", "ModelInfo", "build", "info", "matching", "register_model"]

@@ -22,9 +22,10 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from cvlib.nn.lrn import LocalResponseNorm, local_response_norm
+from cvlib._validate import check_int, check_positive_int, check_probability
 from cvlib.analysis.shapes import conv_output_size
 from cvlib.models.registry import register_model
+from cvlib.nn.lrn import LocalResponseNorm, local_response_norm
 
 __all__ = ["AlexNet", "ALEXNET_CONVS", "ALEXNET_FCS", "TowerLRN", "alexnet", "alexnet_2gpu", "trunk_sizes"]
 
@@ -81,8 +82,7 @@ class TowerLRN(LocalResponseNorm):
 
     def __init__(self, towers: int = 2, n: int = 5, alpha: float = 1e-4, beta: float = 0.75,
                  k: float = 2.0) -> None:
-        if not isinstance(towers, int) or isinstance(towers, bool) or towers < 1:
-            raise ValueError(f"towers must be a positive integer, got {towers!r}")
+        towers = check_positive_int("towers", towers)
         super().__init__(n, alpha, beta, k)
         self.towers = towers
 
@@ -109,12 +109,9 @@ class AlexNet(nn.Module):
 
     def __init__(self, towers: int = 1, num_classes: int = 1000, dropout: float = 0.5) -> None:
         super().__init__()
-        if not isinstance(towers, int) or isinstance(towers, bool) or towers not in (1, 2):
-            raise ValueError(f"towers must be 1 (one GPU) or 2 (the paper's two GPUs), got {towers!r}")
-        if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
-            raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
-        if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+        towers = check_int("towers", towers, 1, 2)  # 1: one tower; 2: the paper's two GPUs
+        num_classes = check_positive_int("num_classes", num_classes)
+        dropout = check_probability("dropout", dropout, allow_one=False)
         self.towers = towers
         layers: OrderedDict[str, nn.Module] = OrderedDict()
         c_in = self.in_channels
@@ -146,6 +143,8 @@ class AlexNet(nn.Module):
         return self.classifier(self.features(x))
 
 
+# The paper's "60 million parameters" is the two-GPU network's (alexnet_2gpu); it states no figure for
+# the single tower. torchvision's alexnet is another network (see the docstring): no library count.
 @register_model("alexnet", paper="krizhevsky2012imagenet", input_size=227)
 def alexnet(num_classes: int = 1000, dropout: float = 0.5) -> AlexNet:
     """AlexNet as one tower: every layer sees all maps of the layer before (62,378,344 parameters).
@@ -159,7 +158,10 @@ def alexnet(num_classes: int = 1000, dropout: float = 0.5) -> AlexNet:
     return AlexNet(towers=1, num_classes=num_classes, dropout=dropout)
 
 
-@register_model("alexnet_2gpu", paper="krizhevsky2012imagenet", input_size=227)
+@register_model("alexnet_2gpu", paper="krizhevsky2012imagenet", input_size=227,
+                paper_params=60_000_000, params_rtol=0.5 / 60, source="abstract, §4",
+                params_differ="a round figure in the prose: the network the paper describes has 60,965,224 "
+                              "parameters, 61.0 M to the million")
 def alexnet_2gpu(num_classes: int = 1000, dropout: float = 0.5) -> AlexNet:
     """AlexNet as trained in the paper, over two GPUs (60,965,224 parameters: the paper's "60 million").
 

@@ -34,6 +34,7 @@ import torch
 import torch.fx
 from torch import nn
 
+from cvlib._validate import check_bool, check_positive_int, check_probability, check_real
 from cvlib.analysis import counts
 from cvlib.analysis.tracing import trace
 from cvlib.analysis.shapes import conv_output_size
@@ -72,20 +73,9 @@ BOTTLENECK_WIDTH = 4  # the 1×1 convolution of DenseNet-B produces 4k maps
 COMPRESSION = 0.5  # θ of DenseNet-C / -BC
 
 
-def _check_positive(**values: int) -> None:
-    for name, v in values.items():
-        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
-
-
-def _check_compression(theta: float) -> None:
-    if isinstance(theta, bool) or not isinstance(theta, (int, float)) or not 0.0 < theta <= 1.0:
-        raise ValueError(f"compression θ must be a number in (0, 1], got {theta!r}")
-
-
-def _check_probability(name: str, p: float) -> None:
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
-        raise ValueError(f"{name} must be a probability in [0, 1), got {p!r}")
+def _compression(theta: object) -> float:
+    """θ of DenseNet-C: a real number in (0, 1]."""
+    return check_real("compression", theta, 0, 1, low_open=True)
 
 
 def transition_channels(in_channels: int, compression: float = COMPRESSION) -> int:
@@ -94,8 +84,8 @@ def transition_channels(in_channels: int, compression: float = COMPRESSION) -> i
     The product is rounded to 9 decimals before the floor, so that e.g. ``0.29·100`` gives 29 and not the
     28 that binary floating point (28.999…) would. Raises ``ValueError`` if the result would be 0.
     """
-    _check_positive(in_channels=in_channels)
-    _check_compression(compression)
+    in_channels = check_positive_int("in_channels", in_channels)
+    compression = _compression(compression)
     out = math.floor(round(compression * in_channels, 9))
     if out < 1:
         raise ValueError(f"compression θ={compression} leaves no channel of {in_channels} (⌊θ·m⌋ = 0)")
@@ -120,8 +110,12 @@ class DenseLayer(nn.Module):
     def __init__(self, in_channels: int, growth_rate: int = GROWTH_RATE, bottleneck: bool = True,
                  bn_size: int = BOTTLENECK_WIDTH, drop_rate: float = 0.0, memory_efficient: bool = False) -> None:
         super().__init__()
-        _check_positive(in_channels=in_channels, growth_rate=growth_rate, bn_size=bn_size)
-        _check_probability("drop_rate", drop_rate)
+        in_channels = check_positive_int("in_channels", in_channels)
+        growth_rate = check_positive_int("growth_rate", growth_rate)
+        bn_size = check_positive_int("bn_size", bn_size)
+        drop_rate = check_probability("drop_rate", drop_rate, allow_one=False)
+        bottleneck = check_bool("bottleneck", bottleneck)
+        memory_efficient = check_bool("memory_efficient", memory_efficient)
         self.in_channels, self.growth_rate, self.bottleneck = in_channels, growth_rate, bottleneck
         self.memory_efficient = memory_efficient
         if bottleneck:
@@ -194,7 +188,9 @@ class DenseBlock(nn.Module):
     def __init__(self, num_layers: int, in_channels: int, growth_rate: int = GROWTH_RATE, bottleneck: bool = True,
                  bn_size: int = BOTTLENECK_WIDTH, drop_rate: float = 0.0, memory_efficient: bool = False) -> None:
         super().__init__()
-        _check_positive(num_layers=num_layers, in_channels=in_channels, growth_rate=growth_rate)
+        num_layers = check_positive_int("num_layers", num_layers)
+        in_channels = check_positive_int("in_channels", in_channels)
+        growth_rate = check_positive_int("growth_rate", growth_rate)
         self.in_channels, self.growth_rate, self.num_layers = in_channels, growth_rate, num_layers
         for i in range(num_layers):
             self.add_module(f"denselayer{i + 1}", DenseLayer(in_channels + i * growth_rate, growth_rate, bottleneck,
@@ -248,8 +244,10 @@ class DenseNet(nn.Module):
         super().__init__()
         blocks = _resolve(block_layers)
         init_features = 2 * growth_rate if init_features is None else init_features
-        _check_positive(growth_rate=growth_rate, init_features=init_features, num_classes=num_classes)
-        _check_compression(compression)
+        growth_rate = check_positive_int("growth_rate", growth_rate)
+        init_features = check_positive_int("init_features", init_features)
+        num_classes = check_positive_int("num_classes", num_classes)
+        _compression(compression)
         self.block_layers, self.growth_rate = blocks, growth_rate
         self.conv1 = nn.Conv2d(3, init_features, 7, stride=2, padding=3, bias=False)
         self.norm1 = nn.BatchNorm2d(init_features)
@@ -291,10 +289,7 @@ def _resolve(block_layers: str | Sequence[int]) -> tuple[int, ...]:
     blocks = tuple(block_layers)
     if not blocks:
         raise ValueError("block_layers must list at least one dense block")
-    for n in blocks:
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"block_layers must be positive integers, got {tuple(block_layers)!r}")
-    return blocks
+    return tuple(check_positive_int(f"block_layers[{i}]", n) for i, n in enumerate(blocks))
 
 
 # ------------------------------------------------------------------------------------ counting by formula
@@ -307,9 +302,8 @@ def channel_plan(block_layers: str | Sequence[int] = "densenet121", growth_rate:
     A block adds ``n·k`` channels (``c → c + n·k``); a transition keeps ``⌊θ·c⌋``.
     """
     blocks = _resolve(block_layers)
-    _check_positive(growth_rate=growth_rate)
-    c = 2 * growth_rate if init_features is None else init_features
-    _check_positive(init_features=c)
+    growth_rate = check_positive_int("growth_rate", growth_rate)
+    c = check_positive_int("init_features", 2 * growth_rate if init_features is None else init_features)
     plan = [("conv1", 3, c)]
     for b, n in enumerate(blocks, start=1):
         plan.append((f"denseblock{b}", c, c + n * growth_rate))
@@ -333,7 +327,10 @@ def densenet_counts(block_layers: str | Sequence[int] = "densenet121", growth_ra
     ``(C + 1)·classes``. Map sides follow :func:`cvlib.analysis.shapes.conv_output_size`.
     """
     blocks = _resolve(block_layers)
-    _check_positive(growth_rate=growth_rate, bn_size=bn_size, num_classes=num_classes, input_size=input_size)
+    growth_rate = check_positive_int("growth_rate", growth_rate)
+    bn_size = check_positive_int("bn_size", bn_size)
+    num_classes = check_positive_int("num_classes", num_classes)
+    input_size = check_positive_int("input_size", input_size)
     k, width = growth_rate, bn_size * growth_rate
     c = 2 * k if init_features is None else init_features
     side = conv_output_size(input_size, 7, 2, 3)
@@ -428,15 +425,23 @@ def naive_saved_channels(num_layers: int, in_channels: int, growth_rate: int = G
     maps of the bottleneck: ``Σ_ℓ (2·c_ℓ + 2·bn_size·k) = 2·L·k_0 + k·L(L−1) + 2·bn_size·k·L`` — quadratic
     in ``L`` through the concatenations.
     """
-    _check_positive(num_layers=num_layers, in_channels=in_channels, growth_rate=growth_rate, bn_size=bn_size)
+    num_layers = check_positive_int("num_layers", num_layers)
+    in_channels = check_positive_int("in_channels", in_channels)
+    growth_rate = check_positive_int("growth_rate", growth_rate)
+    bn_size = check_positive_int("bn_size", bn_size)
     L, k = num_layers, growth_rate
     return 2 * L * in_channels + k * L * (L - 1) + 2 * bn_size * k * L
 
 
 # ------------------------------------------------------------------------------------------- builders
 
+# The paper gives no table of parameters or multiply-adds for the ImageNet networks (Figure 3 plots
+# them as points); its text states "a DenseNet-201 with 20M parameters". torchvision's densenet121/169/201
+# are these networks, layer for layer; it has no densenet264.
 
-@register_model("densenet121", paper="huang2017densely", input_size=224)
+
+@register_model("densenet121", paper="huang2017densely", input_size=224,
+                library="torchvision.models.densenet121", library_params=7_978_856)
 def densenet121(num_classes: int = 1000, memory_efficient: bool = False) -> DenseNet:
     """DenseNet-121 (k = 32, blocks 6-12-24-16): 7,978,856 parameters, the count torchvision documents.
 
@@ -446,13 +451,16 @@ def densenet121(num_classes: int = 1000, memory_efficient: bool = False) -> Dens
     return DenseNet("densenet121", num_classes=num_classes, memory_efficient=memory_efficient)
 
 
-@register_model("densenet169", paper="huang2017densely", input_size=224)
+@register_model("densenet169", paper="huang2017densely", input_size=224,
+                library="torchvision.models.densenet169", library_params=14_149_480)
 def densenet169(num_classes: int = 1000, memory_efficient: bool = False) -> DenseNet:
     """DenseNet-169 (k = 32, blocks 6-12-32-32): 14,149,480 parameters, as torchvision documents."""
     return DenseNet("densenet169", num_classes=num_classes, memory_efficient=memory_efficient)
 
 
-@register_model("densenet201", paper="huang2017densely", input_size=224)
+@register_model("densenet201", paper="huang2017densely", input_size=224,
+                paper_params=20_000_000, params_rtol=0.5 / 20, source="§4.4",
+                library="torchvision.models.densenet201", library_params=20_013_928)
 def densenet201(num_classes: int = 1000, memory_efficient: bool = False) -> DenseNet:
     """DenseNet-201 (k = 32, blocks 6-12-48-32): 20,013,928 parameters, as torchvision documents."""
     return DenseNet("densenet201", num_classes=num_classes, memory_efficient=memory_efficient)

@@ -29,6 +29,7 @@ import torch.fx
 import torch.nn.functional as F
 from torch import nn
 
+from cvlib._validate import check_bool, check_choice, check_int, check_positive_int, check_probability, check_real
 from cvlib.analysis.tracing import layer_depth
 from cvlib.nn.lrn import LocalResponseNorm
 from cvlib.models.registry import register_model
@@ -80,17 +81,6 @@ INCEPTION_CONFIG: dict[str, InceptionSpec] = {
 POOL_AFTER: dict[str, str] = {"3b": "pool3", "4e": "pool4"}
 
 
-def _check_positive(**values: int) -> None:
-    for name, v in values.items():
-        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
-
-
-def _check_probability(name: str, p: float) -> None:
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"{name} must be a probability in [0, 1), got {p!r}")
-
-
 def _caffe_lrn() -> LocalResponseNorm:
     """LRN as in the Caffe GoogLeNet (local_size 5, alpha 1e-4, beta 0.75, k 1).
 
@@ -109,9 +99,11 @@ class Inception(nn.Module):
 
     def __init__(self, in_channels: int, spec: InceptionSpec, branch3_kernel: int = 5) -> None:
         super().__init__()
-        _check_positive(in_channels=in_channels, **spec._asdict())
-        if branch3_kernel not in (3, 5):
-            raise ValueError(f"branch3_kernel must be 5 (the paper) or 3 (torchvision), got {branch3_kernel!r}")
+        in_channels = check_positive_int("in_channels", in_channels)
+        for field, value in spec._asdict().items():
+            check_positive_int(field, value)
+        # 5: the paper; 3: torchvision's GoogLeNet
+        branch3_kernel = check_choice("branch3_kernel", check_int("branch3_kernel", branch3_kernel), (5, 3))
         self.in_channels, self.spec = in_channels, spec
         k = branch3_kernel
         self.branch1 = nn.Sequential(OrderedDict([
@@ -152,7 +144,8 @@ class NaiveInception(nn.Module):
 
     def __init__(self, in_channels: int, n1x1: int, n3x3: int, n5x5: int) -> None:
         super().__init__()
-        _check_positive(in_channels=in_channels, n1x1=n1x1, n3x3=n3x3, n5x5=n5x5)
+        in_channels = check_positive_int("in_channels", in_channels)
+        n1x1, n3x3, n5x5 = (check_positive_int(n, v) for n, v in (("n1x1", n1x1), ("n3x3", n3x3), ("n5x5", n5x5)))
         self.conv_1x1 = nn.Conv2d(in_channels, n1x1, 1)
         self.conv_3x3 = nn.Conv2d(in_channels, n3x3, 3, padding=1)
         self.conv_5x5 = nn.Conv2d(in_channels, n5x5, 5, padding=2)
@@ -173,8 +166,9 @@ class AuxClassifier(nn.Module):
 
     def __init__(self, in_channels: int, num_classes: int = 1000, dropout: float = 0.7) -> None:
         super().__init__()
-        _check_positive(in_channels=in_channels, num_classes=num_classes)
-        _check_probability("dropout", dropout)
+        in_channels = check_positive_int("in_channels", in_channels)
+        num_classes = check_positive_int("num_classes", num_classes)
+        dropout = check_probability("dropout", dropout, allow_one=False)
         self.avgpool = nn.AvgPool2d(5, stride=3, ceil_mode=True)
         self.conv = nn.Conv2d(in_channels, 128, 1)
         self.relu_conv = nn.ReLU(inplace=True)
@@ -209,8 +203,10 @@ class GoogLeNet(nn.Module):
     def __init__(self, num_classes: int = 1000, aux_logits: bool = False, dropout: float = 0.4,
                  aux_dropout: float = 0.7, branch3_kernel: int = 5) -> None:
         super().__init__()
-        _check_positive(num_classes=num_classes)
-        _check_probability("dropout", dropout)
+        num_classes = check_positive_int("num_classes", num_classes)
+        dropout = check_probability("dropout", dropout, allow_one=False)
+        aux_dropout = check_probability("aux_dropout", aux_dropout, allow_one=False)
+        aux_logits = check_bool("aux_logits", aux_logits)
         self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3)
         self.relu1 = nn.ReLU(inplace=True)
         self.pool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
@@ -254,7 +250,14 @@ class GoogLeNet(nn.Module):
         return logits
 
 
-@register_model("googlenet", paper="szegedy2015going", input_size=224)
+# The paper prints no total parameter count (Table 1 gives one per module, weights only, in K = 1024;
+# its text says "12× fewer parameters" than AlexNet). torchvision's googlenet is another network (see the
+# docstring): no library count.
+@register_model("googlenet", paper="szegedy2015going", input_size=224,
+                paper_macs=1_500_000_000, macs_rtol=0.05 / 1.5, source="§1",
+                macs_differ="a design budget: the network of Table 1 does 1,582,671,872 multiply-adds (1.58 G); "
+                            "Table 1's ops column sums to 1,502 M because it lists conv1 at 34 M, where a "
+                            "7×7 convolution from 3 to 64 maps on 112×112 does 118 M")
 def googlenet(num_classes: int = 1000, aux_logits: bool = False, branch3_kernel: int = 5) -> GoogLeNet:
     """GoogLeNet (Inception v1) as in the paper: 6,998,552 parameters without the auxiliary classifiers.
 
@@ -273,8 +276,7 @@ def googlenet_loss(outputs: torch.Tensor | tuple[torch.Tensor, ...], target: tor
     ``outputs`` is what :class:`GoogLeNet` returns: a tensor of logits, or ``(logits, aux1, aux2)``.
     The paper weights the auxiliary losses by 0.3.
     """
-    if aux_weight < 0:
-        raise ValueError(f"aux_weight must be >= 0, got {aux_weight!r}")
+    aux_weight = check_real("aux_weight", aux_weight, 0)
     if isinstance(outputs, torch.Tensor):
         return F.cross_entropy(outputs, target)
     if len(outputs) != 3:

@@ -45,6 +45,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from cvlib._validate import check_bool, check_choice, check_int, check_positive_int, check_real
 from cvlib.models.registry import register_model
 
 __all__ = ["MobileNetV1", "MOBILENET_V1_BODY", "DepthwiseSeparable", "mobilenet_v1", "mobilenet_v1_075",
@@ -79,25 +80,15 @@ ACTIVATIONS = {"relu": nn.ReLU, "relu6": nn.ReLU6}
 # ------------------------------------------------------------------------------------------ validation
 
 
-def _positive_int(name: str, value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
 def _activation(name: str) -> type[nn.Module]:
-    try:
-        return ACTIVATIONS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"activation must be one of {', '.join(map(repr, ACTIVATIONS))}; got {name!r}") from None
+    return ACTIVATIONS[check_choice("activation", name, ACTIVATIONS)]
 
 
 def scaled_channels(channels: int, width_multiplier: float) -> int:
     """``max(⌊α·channels⌋, 8)``: a layer's width under the width multiplier α (the reference rounding)."""
-    _positive_int("channels", channels)
-    if (not isinstance(width_multiplier, (int, float)) or isinstance(width_multiplier, bool)
-            or not width_multiplier > 0 or width_multiplier != width_multiplier):
-        raise ValueError(f"width_multiplier must be a number > 0 (the paper uses 1, 0.75, 0.5, 0.25); "
-                         f"got {width_multiplier!r}")
+    channels = check_positive_int("channels", channels)
+    # The paper uses α = 1, 0.75, 0.5, 0.25.
+    width_multiplier = check_real("width_multiplier", width_multiplier, 0, low_open=True)
     return max(int(channels * width_multiplier), MIN_CHANNELS)
 
 
@@ -111,7 +102,7 @@ def _check_body(body: Sequence[BodyRow]) -> Sequence[BodyRow]:
         name, kind, stride, channels = row
         if kind not in ("conv", "dws") or stride not in (1, 2) or name in names:
             raise ValueError(f"in row {row!r}: kind must be 'conv' or 'dws', stride 1 or 2, names unique")
-        _positive_int(f"channels of {name}", channels)
+        check_positive_int(f"channels of {name}", channels)
         names.add(name)
     if body[0][1] != "conv":
         raise ValueError(f"the first row of a body must be the full 'conv' layer; got {body[0]!r}")
@@ -132,10 +123,9 @@ class DepthwiseSeparable(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1,
                  activation: str = "relu") -> None:
         super().__init__()
-        _positive_int("in_channels", in_channels)
-        _positive_int("out_channels", out_channels)
-        if stride not in (1, 2):
-            raise ValueError(f"stride must be 1 or 2, got {stride!r}")
+        in_channels = check_positive_int("in_channels", in_channels)
+        out_channels = check_positive_int("out_channels", out_channels)
+        stride = check_int("stride", stride, 1, 2)
         act = _activation(activation)
         self.dw = nn.Conv2d(in_channels, in_channels, KERNEL, stride, padding=KERNEL // 2,
                             groups=in_channels, bias=False)
@@ -185,8 +175,9 @@ class MobileNetV1(nn.Module):
                  activation: str = "relu", separable: bool = True,
                  body: Sequence[BodyRow] | None = None) -> None:
         super().__init__()
-        _positive_int("num_classes", num_classes)
-        _positive_int("resolution", resolution)
+        num_classes = check_positive_int("num_classes", num_classes)
+        resolution = check_positive_int("resolution", resolution)
+        separable = check_bool("separable", separable)
         act = _activation(activation)
         body = _check_body(MOBILENET_V1_BODY if body is None else body)
         self.width_multiplier = width_multiplier
@@ -222,8 +213,8 @@ def body_table(width_multiplier: float = 1.0, resolution: int = BASE_RESOLUTION,
     Each 3×3 layer with padding 1 maps a side ``a`` to ``⌊(a + 2 − 3)/s⌋ + 1`` (``⌈a/2⌉`` for ``s = 2``).
     ``block13`` reads "s1" (Table 1 prints "s2").
     """
-    _positive_int("resolution", resolution)
-    _positive_int("num_classes", num_classes)
+    resolution = check_positive_int("resolution", resolution)
+    num_classes = check_positive_int("num_classes", num_classes)
     rows: list[tuple[str, str, str]] = []
     side, c_in = resolution, MobileNetV1.in_channels
     for _, kind, stride, channels in _check_body(MOBILENET_V1_BODY if body is None else body):
@@ -244,8 +235,14 @@ def body_table(width_multiplier: float = 1.0, resolution: int = BASE_RESOLUTION,
 
 # -------------------------------------------------------------------------------------------- builders
 
+# Tables 4 and 6 of the paper give parameters in millions to one decimal and multiply-adds in millions.
+# torchvision has no MobileNet V1; Keras' MobileNet uses ReLU6 (the paper: ReLU) and a 1×1 convolution
+# with dropout as classifier, so no library count is claimed.
 
-@register_model("mobilenet_v1", paper="howard2017mobilenets", input_size=224)
+
+@register_model("mobilenet_v1", paper="howard2017mobilenets", input_size=224,
+                paper_params=4_200_000, params_rtol=0.05 / 4.2, paper_macs=569_000_000, macs_rtol=0.5 / 569,
+                source="Tables 4, 6")
 def mobilenet_v1(num_classes: int = 1000, width_multiplier: float = 1.0, resolution: int = BASE_RESOLUTION,
                  activation: str = "relu") -> MobileNetV1:
     """1.0 MobileNet-224 (Table 1): 4,231,976 parameters with BatchNorm and the FC bias, 4,209,088
@@ -259,28 +256,39 @@ def mobilenet_v1(num_classes: int = 1000, width_multiplier: float = 1.0, resolut
     return MobileNetV1(num_classes, width_multiplier, resolution, activation)
 
 
-@register_model("mobilenet_v1_075", paper="howard2017mobilenets", input_size=224)
+@register_model("mobilenet_v1_075", paper="howard2017mobilenets", input_size=224,
+                paper_params=2_600_000, params_rtol=0.05 / 2.6, paper_macs=325_000_000, macs_rtol=0.5 / 325,
+                source="Table 6")
 def mobilenet_v1_075(num_classes: int = 1000, resolution: int = BASE_RESOLUTION,
                      activation: str = "relu") -> MobileNetV1:
     """0.75 MobileNet-224 (Table 6: 2.6 M parameters, 325 M multiply-adds)."""
     return MobileNetV1(num_classes, 0.75, resolution, activation)
 
 
-@register_model("mobilenet_v1_050", paper="howard2017mobilenets", input_size=224)
+@register_model("mobilenet_v1_050", paper="howard2017mobilenets", input_size=224,
+                paper_params=1_300_000, params_rtol=0.05 / 1.3, paper_macs=149_000_000, macs_rtol=0.5 / 149,
+                source="Table 6")
 def mobilenet_v1_050(num_classes: int = 1000, resolution: int = BASE_RESOLUTION,
                      activation: str = "relu") -> MobileNetV1:
     """0.5 MobileNet-224 (Table 6: 1.3 M parameters, 149 M multiply-adds)."""
     return MobileNetV1(num_classes, 0.5, resolution, activation)
 
 
-@register_model("mobilenet_v1_025", paper="howard2017mobilenets", input_size=224)
+@register_model("mobilenet_v1_025", paper="howard2017mobilenets", input_size=224,
+                paper_params=500_000, params_rtol=0.05 / 0.5, paper_macs=41_000_000, macs_rtol=0.5 / 41,
+                source="Table 6")
 def mobilenet_v1_025(num_classes: int = 1000, resolution: int = BASE_RESOLUTION,
                      activation: str = "relu") -> MobileNetV1:
     """0.25 MobileNet-224 (Table 6: 0.5 M parameters, 41 M multiply-adds)."""
     return MobileNetV1(num_classes, 0.25, resolution, activation)
 
 
-@register_model("mobilenet_v1_conv", paper="howard2017mobilenets", input_size=224)
+@register_model("mobilenet_v1_conv", paper="howard2017mobilenets", input_size=224,
+                paper_params=29_300_000, params_rtol=0.05 / 29.3, paper_macs=4_866_000_000, macs_rtol=0.5 / 4866,
+                source="Table 4",
+                macs_differ="4,867,293,184 is 4867 M, printed 4866; without the FC layer it would be "
+                            "4866.27 M, but the 569 M of the separable network needs the FC layer: "
+                            "no one counting rule gives both (a 0.03 % gap)")
 def mobilenet_v1_conv(num_classes: int = 1000, activation: str = "relu") -> MobileNetV1:
     """"Conv MobileNet" of Table 4: the same body with full 3×3 convolutions instead of depthwise
     separable blocks (29.3 M parameters, 4866 M multiply-adds in the paper)."""

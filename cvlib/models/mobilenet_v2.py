@@ -30,13 +30,13 @@ Layers are named after Table 2: ``features.conv1``, the sequences ``features.bot
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from typing import NamedTuple
 
 import torch
 from torch import nn
 
+from cvlib._validate import check_int, check_positive_int, check_probability, check_real
 from cvlib.models.registry import register_model
 from cvlib.nn.blocks import make_divisible
 
@@ -69,12 +69,6 @@ STEM_CHANNELS = 32  # Table 2, first conv2d
 LAST_CHANNELS = 1280  # Table 2, conv2d 1x1 before the pooling
 
 
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
-
-
 class InvertedResidual(nn.Module):
     """An inverted residual block with a linear bottleneck (the paper's Table 1 and Figure 3b).
 
@@ -86,13 +80,10 @@ class InvertedResidual(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1,
                  expand_ratio: float = 6) -> None:
         super().__init__()
-        _positive_int("in_channels", in_channels)
-        _positive_int("out_channels", out_channels)
-        if stride not in (1, 2) or isinstance(stride, bool):
-            raise ValueError(f"stride must be 1 or 2, got {stride!r}")
-        if isinstance(expand_ratio, bool) or not isinstance(expand_ratio, (int, float)) \
-                or not math.isfinite(expand_ratio) or expand_ratio <= 0:
-            raise ValueError(f"expand_ratio must be a positive number, got {expand_ratio!r}")
+        in_channels = check_positive_int("in_channels", in_channels)
+        out_channels = check_positive_int("out_channels", out_channels)
+        stride = check_int("stride", stride, 1, 2)
+        expand_ratio = check_real("expand_ratio", expand_ratio, 0, low_open=True)
         hidden = int(round(in_channels * expand_ratio))
         if hidden < 1:
             raise ValueError(f"expand_ratio={expand_ratio} leaves no channel inside the block "
@@ -148,11 +139,9 @@ class MobileNetV2(nn.Module):
         config = MOBILENET_V2_CONFIG if config is None else config
         if not config:
             raise ValueError("config must list at least one (t, c, n, s) row")
-        if isinstance(width_mult, bool) or not isinstance(width_mult, (int, float)) or not width_mult > 0:
-            raise ValueError(f"width_mult must be a positive number, got {width_mult!r}")
-        _positive_int("num_classes", num_classes)
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+        width_mult = check_real("width_mult", width_mult, 0, low_open=True)
+        num_classes = check_positive_int("num_classes", num_classes)
+        dropout = check_probability("dropout", dropout, allow_one=False)
         self.width_mult = width_mult
         c_in = make_divisible(STEM_CHANNELS * width_mult)
         layers: OrderedDict[str, nn.Module] = OrderedDict([
@@ -164,8 +153,8 @@ class MobileNetV2(nn.Module):
             if len(row) != 4:
                 raise ValueError(f"row {i} of config must be (t, c, n, s), got {row!r}")
             row = MobileNetV2Row(*row)
-            _positive_int(f"c of row {i}", row.c)
-            _positive_int(f"n of row {i}", row.n)
+            check_positive_int(f"c of row {i}", row.c)
+            check_positive_int(f"n of row {i}", row.n)
             c_out = make_divisible(row.c * width_mult)
             blocks = []
             for j in range(row.n):
@@ -188,7 +177,14 @@ class MobileNetV2(nn.Module):
         return self.classifier(self.avgpool(self.features(x)))
 
 
-@register_model("mobilenet_v2", paper="sandler2018mobilenetv2", input_size=224)
+@register_model("mobilenet_v2", paper="sandler2018mobilenetv2", input_size=224,
+                paper_params=3_400_000, params_rtol=0.05 / 3.4, paper_macs=300_000_000, macs_rtol=0.5 / 300,
+                source="Table 4",
+                params_differ="3,504,872 with BatchNorm's 34,112 scales and shifts is 3.5 M; the convolution "
+                              "and classifier weights alone are 3,470,760, which the paper cuts to 3.4",
+                macs_differ="a round figure: the network does 300,774,272 multiply-adds, 299,494,272 "
+                            "without the classifier; neither rounds to 300 M",
+                library="torchvision.models.mobilenet_v2", library_params=3_504_872)
 def mobilenet_v2(num_classes: int = 1000, width_mult: float = 1.0) -> MobileNetV2:
     """MobileNet V2, width 1.0, 224×224: Table 2 of Sandler et al. (2018); 3,504,872 parameters.
 

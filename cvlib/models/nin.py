@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cvlib._validate import check_int, check_positive_int, check_probability
 from cvlib.analysis.shapes import conv_output_size
 from cvlib.models.registry import register_model
 
@@ -52,11 +53,6 @@ POOL_KERNEL, POOL_STRIDE = 3, 2
 DROPOUT = 0.5
 
 
-def _positive_int(name: str, value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
 class MLPConv(nn.Module):
     """An MLPConv block: a ``kernel_size × kernel_size`` convolution then ``len(widths) − 1`` 1×1
     convolutions (CCCP layers), each followed by ReLU.
@@ -69,15 +65,13 @@ class MLPConv(nn.Module):
     def __init__(self, in_channels: int, widths: Sequence[int], kernel_size: int, padding: int = 0,
                  names: Sequence[str] | None = None) -> None:
         super().__init__()
-        _positive_int("in_channels", in_channels)
-        _positive_int("kernel_size", kernel_size)
-        if not isinstance(padding, int) or isinstance(padding, bool) or padding < 0:
-            raise ValueError(f"padding must be a non-negative integer, got {padding!r}")
+        in_channels = check_positive_int("in_channels", in_channels)
+        kernel_size = check_positive_int("kernel_size", kernel_size)
+        padding = check_int("padding", padding, 0)
         widths = tuple(widths)
         if not widths:
             raise ValueError("widths must list at least one layer (the first convolution)")
-        for w in widths:
-            _positive_int("every width", w)
+        widths = tuple(check_positive_int(f"widths[{i}]", w) for i, w in enumerate(widths))
         if names is None:
             names = ("conv", *(f"cccp{i}" for i in range(1, len(widths))))
         names = tuple(names)
@@ -131,9 +125,8 @@ def slide_mlp(mlp: nn.Module, x: torch.Tensor, kernel_size: int = 1, padding: in
     """
     if x.dim() != 4:
         raise ValueError(f"x must be an (N, C, H, W) tensor, got shape {tuple(x.shape)}")
-    _positive_int("kernel_size", kernel_size)
-    if not isinstance(padding, int) or isinstance(padding, bool) or padding < 0:
-        raise ValueError(f"padding must be a non-negative integer, got {padding!r}")
+    kernel_size = check_positive_int("kernel_size", kernel_size)
+    padding = check_int("padding", padding, 0)
     n, c, h, w = x.shape
     h_out = conv_output_size(h, kernel_size, 1, padding)  # ValueError if the kernel does not fit
     w_out = conv_output_size(w, kernel_size, 1, padding)
@@ -168,7 +161,7 @@ def nin_sizes(input_size: int = 32, config: str | Sequence[BlockSpec] = "cifar10
     between blocks gives ``⌈(in − 3)/2⌉ + 1`` (:func:`cvlib.analysis.shapes.conv_output_size`, ``ceil_mode``),
     and global average pooling gives 1.
     """
-    _positive_int("input_size", input_size)
+    input_size = check_positive_int("input_size", input_size)
     blocks = _resolve(config)
     size, sizes = input_size, []
     for b, (k, p, _) in enumerate(blocks, start=1):
@@ -198,10 +191,9 @@ class NIN(nn.Sequential):
     def __init__(self, config: str | Sequence[BlockSpec] = "cifar10", num_classes: int = 10,
                  dropout: float = DROPOUT, pools: Sequence[str] | None = None, in_channels: int = 3) -> None:
         blocks = _resolve(config)
-        _positive_int("num_classes", num_classes)
-        _positive_int("in_channels", in_channels)
-        if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+        num_classes = check_positive_int("num_classes", num_classes)
+        in_channels = check_positive_int("in_channels", in_channels)
+        dropout = check_probability("dropout", dropout, allow_one=False)
         pools = tuple(pools) if pools is not None else ("max",) * (len(blocks) - 1)
         if len(pools) != len(blocks) - 1 or any(p not in ("max", "avg") for p in pools):
             raise ValueError(f"pools must give 'max' or 'avg' for each of the {len(blocks) - 1} poolings "
@@ -234,7 +226,9 @@ class NIN(nn.Sequential):
         raise AssertionError("a NIN ends with gap")  # pragma: no cover
 
 
-@register_model("nin_cifar10", paper="he2016deep", input_size=32, num_classes=10)
+# The paper states no parameter or multiply-add count for its CIFAR-10 model, and no well-known library
+# builds it.
+@register_model("nin_cifar10", paper="lin2014network", input_size=32, num_classes=10)
 def nin_cifar10(num_classes: int = 10, pool2: str = "max") -> NIN:
     """The CIFAR-10 NIN released with the paper: 966,986 parameters for 10 classes, 32×32×3 input.
 

@@ -45,6 +45,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cvlib._validate import check_bool, check_choice, check_int, check_positive_int
 from cvlib.models.registry import register_model
 
 __all__ = [
@@ -76,22 +77,6 @@ Shortcut = Literal["A", "B", "C"]
 SHORTCUTS = ("A", "B", "C")
 
 
-def _check_positive(**values: int) -> None:
-    for name, v in values.items():
-        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
-
-
-def _check_stride(stride: int) -> None:
-    if stride not in (1, 2):
-        raise ValueError(f"stride must be 1 or 2, got {stride!r}")
-
-
-def _check_shortcut(option: str) -> None:
-    if option not in SHORTCUTS:
-        raise ValueError(f"shortcut must be one of 'A', 'B', 'C' (the paper's options), got {option!r}")
-
-
 def conv3x3(c_in: int, c_out: int, stride: int = 1) -> nn.Conv2d:
     """3×3 convolution, padding 1, no bias (BN follows)."""
     return nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False)
@@ -111,8 +96,9 @@ class ZeroPadShortcut(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
         super().__init__()
-        _check_positive(in_channels=in_channels, out_channels=out_channels)
-        _check_stride(stride)
+        in_channels = check_positive_int("in_channels", in_channels)
+        out_channels = check_positive_int("out_channels", out_channels)
+        stride = check_int("stride", stride, 1, 2)
         if out_channels < in_channels:
             raise ValueError(f"zero padding can only add channels: out_channels={out_channels} < "
                              f"in_channels={in_channels}; use a projection (option B or C)")
@@ -132,9 +118,11 @@ def make_shortcut(in_channels: int, out_channels: int, stride: int, option: Shor
     ``None`` means the identity. A: :class:`ZeroPadShortcut` where the shape changes; B: a projection
     (1×1 conv with ``stride``, then BN if ``batchnorm``) where the shape changes; C: a projection always.
     """
-    _check_shortcut(option)
-    _check_positive(in_channels=in_channels, out_channels=out_channels)
-    _check_stride(stride)
+    check_choice("shortcut", option, SHORTCUTS)
+    in_channels = check_positive_int("in_channels", in_channels)
+    out_channels = check_positive_int("out_channels", out_channels)
+    stride = check_int("stride", stride, 1, 2)
+    batchnorm = check_bool("batchnorm", batchnorm)
     changes = stride != 1 or in_channels != out_channels
     if option == "C" or (option == "B" and changes):
         layers: OrderedDict[str, nn.Module] = OrderedDict(conv=conv1x1(in_channels, out_channels, stride))
@@ -160,8 +148,9 @@ class BasicBlock(nn.Module):
 
     def __init__(self, in_channels: int, width: int, stride: int = 1, shortcut: Shortcut = "B") -> None:
         super().__init__()
-        _check_positive(in_channels=in_channels, width=width)
-        _check_stride(stride)
+        in_channels = check_positive_int("in_channels", in_channels)
+        width = check_positive_int("width", width)
+        stride = check_int("stride", stride, 1, 2)
         self.conv1 = conv3x3(in_channels, width, stride)
         self.bn1 = nn.BatchNorm2d(width)
         self.relu1 = nn.ReLU(inplace=True)
@@ -190,10 +179,11 @@ class Bottleneck(nn.Module):
     def __init__(self, in_channels: int, width: int, stride: int = 1, shortcut: Shortcut = "B",
                  stride_on_3x3: bool = False) -> None:
         super().__init__()
-        _check_positive(in_channels=in_channels, width=width)
-        _check_stride(stride)
+        in_channels = check_positive_int("in_channels", in_channels)
+        width = check_positive_int("width", width)
+        stride = check_int("stride", stride, 1, 2)
         out_channels = width * self.expansion
-        s1, s3 = (1, stride) if stride_on_3x3 else (stride, 1)
+        s1, s3 = (1, stride) if check_bool("stride_on_3x3", stride_on_3x3) else (stride, 1)
         self.conv1 = conv1x1(in_channels, width, s1)
         self.bn1 = nn.BatchNorm2d(width)
         self.relu1 = nn.ReLU(inplace=True)
@@ -227,9 +217,10 @@ class PreActBasicBlock(nn.Module):
     def __init__(self, in_channels: int, width: int, stride: int = 1, shortcut: Shortcut = "B",
                  activate_input: bool = True) -> None:
         super().__init__()
-        _check_positive(in_channels=in_channels, width=width)
-        _check_stride(stride)
-        self.activate_input = activate_input
+        in_channels = check_positive_int("in_channels", in_channels)
+        width = check_positive_int("width", width)
+        stride = check_int("stride", stride, 1, 2)
+        self.activate_input = activate_input = check_bool("activate_input", activate_input)
         if activate_input:
             self.bn1 = nn.BatchNorm2d(in_channels)
             self.relu1 = nn.ReLU(inplace=True)
@@ -261,11 +252,12 @@ class PreActBottleneck(nn.Module):
     def __init__(self, in_channels: int, width: int, stride: int = 1, shortcut: Shortcut = "B",
                  stride_on_3x3: bool = False, activate_input: bool = True) -> None:
         super().__init__()
-        _check_positive(in_channels=in_channels, width=width)
-        _check_stride(stride)
+        in_channels = check_positive_int("in_channels", in_channels)
+        width = check_positive_int("width", width)
+        stride = check_int("stride", stride, 1, 2)
         out_channels = width * self.expansion
-        s1, s3 = (1, stride) if stride_on_3x3 else (stride, 1)
-        self.activate_input = activate_input
+        s1, s3 = (1, stride) if check_bool("stride_on_3x3", stride_on_3x3) else (stride, 1)
+        self.activate_input = activate_input = check_bool("activate_input", activate_input)
         if activate_input:
             self.bn1 = nn.BatchNorm2d(in_channels)
             self.relu1 = nn.ReLU(inplace=True)
@@ -352,16 +344,16 @@ class ResNet(nn.Module):
                  shortcut: Shortcut = "B", stride_on_3x3: bool = False,
                  widths: Sequence[int] = STAGE_WIDTHS) -> None:
         super().__init__()
-        if block not in BLOCKS:
-            raise ValueError(f"block must be one of {', '.join(map(repr, BLOCKS))}, got {block!r}")
-        _check_shortcut(shortcut)
+        check_choice("block", block, BLOCKS)
+        check_choice("shortcut", shortcut, SHORTCUTS)
         blocks, widths = tuple(blocks), tuple(widths)
         if len(blocks) != 4 or len(widths) != 4:
             raise ValueError(f"blocks and widths need one entry per stage (conv2_x … conv5_x), 4 each; got "
                              f"{len(blocks)} and {len(widths)}")
-        _check_positive(num_classes=num_classes, **{f"blocks[{i}]": b for i, b in enumerate(blocks)},
-                        **{f"widths[{i}]": w for i, w in enumerate(widths)})
-        if stride_on_3x3 and block not in ("bottleneck", "preact_bottleneck"):
+        num_classes = check_positive_int("num_classes", num_classes)
+        blocks = tuple(check_positive_int(f"blocks[{i}]", b) for i, b in enumerate(blocks))
+        widths = tuple(check_positive_int(f"widths[{i}]", w) for i, w in enumerate(widths))
+        if check_bool("stride_on_3x3", stride_on_3x3) and block not in ("bottleneck", "preact_bottleneck"):
             raise ValueError(f"stride_on_3x3 applies to bottleneck blocks only; the {block!r} block's stride "
                              "is already on its first 3×3 convolution")
         block_cls = BLOCKS[block]
@@ -414,8 +406,9 @@ class CifarResNet(nn.Module):
 
     def __init__(self, n: int, num_classes: int = 10, shortcut: Shortcut = "A") -> None:
         super().__init__()
-        _check_positive(n=n, num_classes=num_classes)
-        _check_shortcut(shortcut)
+        n = check_positive_int("n", n)
+        num_classes = check_positive_int("num_classes", num_classes)
+        check_choice("shortcut", shortcut, SHORTCUTS)
         self.n = n
         self.conv1 = conv3x3(self.in_channels, 16)
         self.bn1 = nn.BatchNorm2d(16)
@@ -442,18 +435,32 @@ class CifarResNet(nn.Module):
 # ------------------------------------------------------------------------------------------- builders
 
 
+# Table 1 of He et al. (2016) gives the multiply-adds ("FLOPs") of the ImageNet networks, no parameter
+# counts; Table 6 the parameters of the CIFAR-10 networks, no multiply-adds. torchvision's resnet18 and
+# resnet34 are these networks; its resnet50/101/152 are v1.5 (stride on the 3×3), so only
+# resnet50_v1_5 claims its count: the paper's v1 has the same parameters but not the same network.
+# The pre-activation paper (He et al., 2016b) states no figure for 18 or 50 layers.
+
+
 def _resnet(depth: int, **kwargs) -> ResNet:
     spec = RESNET_CONFIGS[depth]
     return ResNet(spec.block, spec.blocks, **kwargs)
 
 
-@register_model("resnet18", paper="he2016deep", input_size=224)
+@register_model("resnet18", paper="he2016deep", input_size=224,
+                paper_macs=1_800_000_000, macs_rtol=0.05 / 1.8, source="Table 1",
+                library="torchvision.models.resnet18", library_params=11_689_512)
 def resnet18(num_classes: int = 1000, shortcut: Shortcut = "B") -> ResNet:
     """ResNet-18 (basic blocks 2-2-2-2). 11,689,512 parameters with option B, as torchvision's."""
     return _resnet(18, num_classes=num_classes, shortcut=shortcut)
 
 
-@register_model("resnet34", paper="he2016deep", input_size=224)
+@register_model("resnet34", paper="he2016deep", input_size=224,
+                paper_macs=3_600_000_000, macs_rtol=0.05 / 3.6, source="Table 1",
+                macs_differ="3,663,761,408 with option B is 3.66 G: Table 1's 3.6 is the cost without "
+                            "projection shortcuts (option A, 3,644,493,824: the plain 34-layer baseline §3.3 "
+                            "calls 3.6 billion) or 3.66 rounded down",
+                library="torchvision.models.resnet34", library_params=21_797_672)
 def resnet34(num_classes: int = 1000, shortcut: Shortcut = "B") -> ResNet:
     """ResNet-34 (basic blocks 3-4-6-3), the paper's main comparison with plain-34 and VGG-19.
 
@@ -462,7 +469,10 @@ def resnet34(num_classes: int = 1000, shortcut: Shortcut = "B") -> ResNet:
     return _resnet(34, num_classes=num_classes, shortcut=shortcut)
 
 
-@register_model("resnet50", paper="he2016deep", input_size=224)
+@register_model("resnet50", paper="he2016deep", input_size=224,
+                paper_macs=3_800_000_000, macs_rtol=0.05 / 3.8, source="Table 1",
+                macs_differ="3,857,973,248 is 3.86 G, printed 3.8: rounded down; leaving out the fc layer "
+                            "(3.856 G) or the projection shortcuts (3.50 G) does not give 3.8 either")
 def resnet50(num_classes: int = 1000, shortcut: Shortcut = "B", stride_on_3x3: bool = False) -> ResNet:
     """ResNet-50 (bottlenecks 3-4-6-3), the paper's v1: stride on the first 1×1 of a downsampling block.
 
@@ -472,19 +482,22 @@ def resnet50(num_classes: int = 1000, shortcut: Shortcut = "B", stride_on_3x3: b
     return _resnet(50, num_classes=num_classes, shortcut=shortcut, stride_on_3x3=stride_on_3x3)
 
 
-@register_model("resnet50_v1_5", paper="he2016deep", input_size=224)
+@register_model("resnet50_v1_5", paper="he2016deep", input_size=224,
+                library="torchvision.models.resnet50", library_params=25_557_032)
 def resnet50_v1_5(num_classes: int = 1000, shortcut: Shortcut = "B") -> ResNet:
     """ResNet-50 "v1.5" as in torchvision: the stride of a downsampling bottleneck on its 3×3 convolution."""
     return _resnet(50, num_classes=num_classes, shortcut=shortcut, stride_on_3x3=True)
 
 
-@register_model("resnet101", paper="he2016deep", input_size=224)
+@register_model("resnet101", paper="he2016deep", input_size=224,
+                paper_macs=7_600_000_000, macs_rtol=0.05 / 7.6, source="Table 1")
 def resnet101(num_classes: int = 1000, shortcut: Shortcut = "B", stride_on_3x3: bool = False) -> ResNet:
     """ResNet-101 (bottlenecks 3-4-23-3), paper's v1 (torchvision: v1.5, 44,549,160 parameters either way)."""
     return _resnet(101, num_classes=num_classes, shortcut=shortcut, stride_on_3x3=stride_on_3x3)
 
 
-@register_model("resnet152", paper="he2016deep", input_size=224)
+@register_model("resnet152", paper="he2016deep", input_size=224,
+                paper_macs=11_300_000_000, macs_rtol=0.05 / 11.3, source="Table 1")
 def resnet152(num_classes: int = 1000, shortcut: Shortcut = "B", stride_on_3x3: bool = False) -> ResNet:
     """ResNet-152 (bottlenecks 3-8-36-3), paper's v1 (torchvision: v1.5, 60,192,808 parameters either way)."""
     return _resnet(152, num_classes=num_classes, shortcut=shortcut, stride_on_3x3=stride_on_3x3)
@@ -507,19 +520,22 @@ def preact_resnet50(num_classes: int = 1000, shortcut: Shortcut = "B") -> ResNet
     return ResNet("preact_bottleneck", RESNET_CONFIGS[50].blocks, num_classes, shortcut)
 
 
-@register_model("resnet20_cifar", paper="he2016deep", input_size=32, num_classes=10)
+@register_model("resnet20_cifar", paper="he2016deep", input_size=32, num_classes=10,
+                paper_params=270_000, params_rtol=0.005 / 0.27, source="Table 6")
 def resnet20_cifar(num_classes: int = 10, shortcut: Shortcut = "A") -> CifarResNet:
     """The paper's 20-layer CIFAR-10 ResNet (n = 3, option A; Table 6: 0.27 M parameters)."""
     return CifarResNet(3, num_classes, shortcut)
 
 
-@register_model("resnet110_cifar", paper="he2016deep", input_size=32, num_classes=10)
+@register_model("resnet110_cifar", paper="he2016deep", input_size=32, num_classes=10,
+                paper_params=1_700_000, params_rtol=0.05 / 1.7, source="Table 6")
 def resnet110_cifar(num_classes: int = 10, shortcut: Shortcut = "A") -> CifarResNet:
     """The paper's 110-layer CIFAR-10 ResNet (n = 18, option A; Table 6: 1.7 M parameters)."""
     return CifarResNet(18, num_classes, shortcut)
 
 
-@register_model("resnet1202_cifar", paper="he2016deep", input_size=32, num_classes=10)
+@register_model("resnet1202_cifar", paper="he2016deep", input_size=32, num_classes=10,
+                paper_params=19_400_000, params_rtol=0.05 / 19.4, source="Table 6")
 def resnet1202_cifar(num_classes: int = 10, shortcut: Shortcut = "A") -> CifarResNet:
     """The paper's 1202-layer CIFAR-10 ResNet (n = 200, option A; Table 6: 19.4 M parameters, 7.93 %
     error, worse than the 110-layer network's 6.43 %, which the paper attributes to overfitting)."""

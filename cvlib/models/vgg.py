@@ -27,9 +27,10 @@ from typing import Union
 import torch
 from torch import nn
 
-from cvlib.nn.lrn import LocalResponseNorm
+from cvlib._validate import check_positive_int, check_probability
 from cvlib.analysis.shapes import conv_output_size
 from cvlib.models.registry import register_model
+from cvlib.nn.lrn import LocalResponseNorm
 
 # trunk_sizes is public but not listed: cvlib.models re-exports every __all__ into one namespace, and
 # cvlib.models.alexnet has its own trunk_sizes. Import it from cvlib.models.vgg.
@@ -98,11 +99,9 @@ class VGG(nn.Module):
                  dropout: float = 0.5, fc_width: int = 4096) -> None:
         super().__init__()
         config = _resolve(config)
-        for name, value in (("num_classes", num_classes), ("fc_width", fc_width)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+        num_classes = check_positive_int("num_classes", num_classes)
+        fc_width = check_positive_int("fc_width", fc_width)
+        dropout = check_probability("dropout", dropout, allow_one=False)
         layers: OrderedDict[str, nn.Module] = OrderedDict()
         c_in = self.in_channels
         for b, block in enumerate(config, start=1):
@@ -236,14 +235,22 @@ def score_map_size(input_size: int) -> int:
 
 # ------------------------------------------------------------------------------------------- builders
 
+# Table 2 gives the parameters in millions, rounded to the nearest million; the paper states no
+# multiply-adds (the 15.3 and 19.6 billion FLOPs often quoted for D and E are He et al.'s, 2016).
+# torchvision builds A, B, D and E with the same layers (plus an adaptive pooling to 7×7 that is the
+# identity at 224×224); it has no A-LRN and no C.
 
-@register_model("vgg11", paper="simonyan2015very", input_size=224)
+
+@register_model("vgg11", paper="simonyan2015very", input_size=224,
+                paper_params=133_000_000, params_rtol=0.5 / 133, source="Table 2",
+                library="torchvision.models.vgg11", library_params=132_863_336)
 def vgg11(num_classes: int = 1000) -> VGG:
     """Configuration A (11 weight layers: 8 convolutions + 3 FC; 132,863,336 parameters, Table 2: 133 M)."""
     return VGG("A", num_classes)
 
 
-@register_model("vgg11_lrn", paper="simonyan2015very", input_size=224)
+@register_model("vgg11_lrn", paper="simonyan2015very", input_size=224,
+                paper_params=133_000_000, params_rtol=0.5 / 133, source="Table 2")
 def vgg11_lrn(num_classes: int = 1000) -> VGG:
     """Configuration A-LRN: A with local response normalisation (``norm1``) after ``conv1_1`` and its ReLU.
 
@@ -253,13 +260,16 @@ def vgg11_lrn(num_classes: int = 1000) -> VGG:
     return VGG("A-LRN", num_classes)
 
 
-@register_model("vgg13", paper="simonyan2015very", input_size=224)
+@register_model("vgg13", paper="simonyan2015very", input_size=224,
+                paper_params=133_000_000, params_rtol=0.5 / 133, source="Table 2",
+                library="torchvision.models.vgg13", library_params=133_047_848)
 def vgg13(num_classes: int = 1000) -> VGG:
     """Configuration B (13 weight layers: 10 convolutions + 3 FC; 133,047,848 parameters)."""
     return VGG("B", num_classes)
 
 
-@register_model("vgg16_c", paper="simonyan2015very", input_size=224)
+@register_model("vgg16_c", paper="simonyan2015very", input_size=224,
+                paper_params=134_000_000, params_rtol=0.5 / 134, source="Table 2")
 def vgg16_c(num_classes: int = 1000) -> VGG:
     """Configuration C (16 weight layers; the last convolution of blocks 3–5 is 1×1; 133,638,952 parameters).
 
@@ -268,7 +278,9 @@ def vgg16_c(num_classes: int = 1000) -> VGG:
     return VGG("C", num_classes)
 
 
-@register_model("vgg16", paper="simonyan2015very", input_size=224)
+@register_model("vgg16", paper="simonyan2015very", input_size=224,
+                paper_params=138_000_000, params_rtol=0.5 / 138, source="Table 2",
+                library="torchvision.models.vgg16", library_params=138_357_544)
 def vgg16(num_classes: int = 1000) -> VGG:
     """Configuration D, "VGG-16" (13 convolutions + 3 FC layers, 138,357,544 parameters).
 
@@ -279,7 +291,9 @@ def vgg16(num_classes: int = 1000) -> VGG:
     return VGG("D", num_classes)
 
 
-@register_model("vgg19", paper="simonyan2015very", input_size=224)
+@register_model("vgg19", paper="simonyan2015very", input_size=224,
+                paper_params=144_000_000, params_rtol=0.5 / 144, source="Table 2",
+                library="torchvision.models.vgg19", library_params=143_667_240)
 def vgg19(num_classes: int = 1000) -> VGG:
     """Configuration E, "VGG-19" (16 convolutions + 3 FC layers, 143,667,240 parameters)."""
     return VGG("E", num_classes)

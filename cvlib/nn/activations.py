@@ -31,11 +31,12 @@ layer whose backward pass is the derivative written here (not autograd's).
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 
 import torch
 from torch import nn
+
+from cvlib._validate import check_choice, check_int, check_real, check_tensor
 
 __all__ = [
     "relu", "relu_grad", "relu6", "relu6_grad", "leaky_relu", "leaky_relu_grad", "sigmoid", "sigmoid_grad",
@@ -49,83 +50,57 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 # ---------------------------------------------------------------------------------------------- checks
 
-def _check_tensor(x: object, name: str = "x") -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor (float16/32/64), got {x.dtype}")
-    return x
+_APPROXIMATIONS = ("none", "tanh")
 
 
-def _check_slope(negative_slope: float) -> float:
-    if (isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real)
-            or not math.isfinite(float(negative_slope))):
-        raise ValueError(f"negative_slope must be a finite real number, got {negative_slope!r}")
-    return float(negative_slope)
-
-
-def _check_approximate(approximate: str) -> str:
-    if approximate not in ("none", "tanh"):
-        raise ValueError(f"approximate must be 'none' (exact, erf) or 'tanh', got {approximate!r}")
-    return approximate
-
-
-def _check_dim(z: torch.Tensor, dim: int, name: str = "z") -> int:
+def _softmax_dim(z: torch.Tensor, dim: int, name: str = "z") -> int:
+    """``dim`` as an ``int`` if ``z`` has entries along it (a softmax needs at least one class)."""
     if z.dim() == 0:
         raise ValueError(f"{name} must have at least one dimension to normalise over, got a 0-d tensor")
-    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral) or not -z.dim() <= dim < z.dim():
-        raise ValueError(f"dim must be an integer in [{-z.dim()}, {z.dim() - 1}] for a {z.dim()}-d tensor, "
-                         f"got {dim!r}")
+    dim = check_int("dim", dim, -z.dim(), z.dim() - 1)
     if z.shape[dim] == 0:
         raise ValueError(f"{name} has no entries along dim={dim} (shape {tuple(z.shape)}): "
                          "a softmax needs at least one class")
-    return int(dim)
-
-
-def _check_temperature(temperature: float) -> float:
-    if (isinstance(temperature, bool) or not isinstance(temperature, numbers.Real)
-            or not math.isfinite(float(temperature)) or float(temperature) <= 0):
-        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
-    return float(temperature)
+    return dim
 
 
 # ---------------------------------------------------------------------------------- the rectifiers
 
 def relu(x: torch.Tensor) -> torch.Tensor:
     """``max(0, x)``, element-wise."""
-    x = _check_tensor(x)
+    x = check_tensor("x", x, floating=True)
     return torch.where(x > 0, x, torch.zeros_like(x))
 
 
 def relu_grad(x: torch.Tensor) -> torch.Tensor:
     """``d relu / dx = 1`` for ``x > 0`` and ``0`` otherwise (``0`` at ``x = 0``, as autograd)."""
-    x = _check_tensor(x)
+    x = check_tensor("x", x, floating=True)
     return (x > 0).to(x.dtype)
 
 
 def relu6(x: torch.Tensor) -> torch.Tensor:
     """``min(max(0, x), 6)``: ReLU capped at 6 (MobileNet's activation)."""
-    x = _check_tensor(x)
+    x = check_tensor("x", x, floating=True)
     return torch.where(x > 6, torch.full_like(x, 6.0), relu(x))
 
 
 def relu6_grad(x: torch.Tensor) -> torch.Tensor:
     """``1`` for ``0 < x < 6`` and ``0`` otherwise (``0`` at both kinks, as autograd)."""
-    x = _check_tensor(x)
+    x = check_tensor("x", x, floating=True)
     return ((x > 0) & (x < 6)).to(x.dtype)
 
 
 def leaky_relu(x: torch.Tensor, negative_slope: float = 0.01) -> torch.Tensor:
     """``x`` for ``x > 0`` and ``a·x`` otherwise, ``a = negative_slope`` (Maas et al. use 0.01)."""
-    x = _check_tensor(x)
-    a = _check_slope(negative_slope)
+    x = check_tensor("x", x, floating=True)
+    a = check_real("negative_slope", negative_slope)
     return torch.where(x > 0, x, a * x)
 
 
 def leaky_relu_grad(x: torch.Tensor, negative_slope: float = 0.01) -> torch.Tensor:
     """``1`` for ``x > 0`` and ``a`` otherwise (``a`` at ``x = 0``, as autograd)."""
-    x = _check_tensor(x)
-    a = _check_slope(negative_slope)
+    x = check_tensor("x", x, floating=True)
+    a = check_real("negative_slope", negative_slope)
     return torch.where(x > 0, torch.ones_like(x), torch.full_like(x, a))
 
 
@@ -134,7 +109,7 @@ def leaky_relu_grad(x: torch.Tensor, negative_slope: float = 0.01) -> torch.Tens
 def sigmoid(x: torch.Tensor) -> torch.Tensor:
     """``σ(x) = 1 / (1 + e^(−x))``, computed without overflow as ``1 / (1 + e^(−|x|))`` for ``x ≥ 0``
     and ``e^(−|x|) / (1 + e^(−|x|))`` for ``x < 0``."""
-    x = _check_tensor(x)
+    x = check_tensor("x", x, floating=True)
     e = torch.exp(-x.abs())  # in (0, 1]: never overflows
     return torch.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
@@ -148,7 +123,7 @@ def sigmoid_grad(x: torch.Tensor) -> torch.Tensor:
 def tanh(x: torch.Tensor) -> torch.Tensor:
     """``tanh(x) = (e^x − e^(−x)) / (e^x + e^(−x)) = 2σ(2x) − 1``, computed as
     ``sign(x)·(−m) / (2 + m)`` with ``m = expm1(−2|x|)``: no overflow, and exact near 0."""
-    x = _check_tensor(x)
+    x = check_tensor("x", x, floating=True)
     m = torch.expm1(-2.0 * x.abs())
     return torch.sign(x) * (-m) / (2.0 + m)
 
@@ -161,7 +136,7 @@ def tanh_grad(x: torch.Tensor) -> torch.Tensor:
 
 def softplus(x: torch.Tensor) -> torch.Tensor:
     """``log(1 + e^x) = max(x, 0) + log1p(e^(−|x|))``, the smooth ReLU (its derivative is ``σ(x)``)."""
-    x = _check_tensor(x)
+    x = check_tensor("x", x, floating=True)
     return relu(x) + torch.log1p(torch.exp(-x.abs()))
 
 
@@ -178,8 +153,8 @@ def _normal_pdf(x: torch.Tensor) -> torch.Tensor:
 def gelu(x: torch.Tensor, approximate: str = "none") -> torch.Tensor:
     """GELU. ``approximate="none"``: ``x·Φ(x) = x·½·(1 + erf(x/√2))``, exact;
     ``approximate="tanh"``: ``½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))``."""
-    x = _check_tensor(x)
-    if _check_approximate(approximate) == "none":
+    x = check_tensor("x", x, floating=True)
+    if check_choice("approximate", approximate, _APPROXIMATIONS) == "none":
         return x * _normal_cdf(x)
     u = _SQRT_2_OVER_PI * (x + GELU_TANH_COEFF * x ** 3)
     return 0.5 * x * (1.0 + tanh(u))
@@ -188,8 +163,8 @@ def gelu(x: torch.Tensor, approximate: str = "none") -> torch.Tensor:
 def gelu_grad(x: torch.Tensor, approximate: str = "none") -> torch.Tensor:
     """Exact: ``Φ(x) + x·φ(x)``. Tanh form: ``½(1 + t) + ½·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²)``,
     ``t = tanh(√(2/π)·(x + 0.044715·x³))``."""
-    x = _check_tensor(x)
-    if _check_approximate(approximate) == "none":
+    x = check_tensor("x", x, floating=True)
+    if check_choice("approximate", approximate, _APPROXIMATIONS) == "none":
         return _normal_cdf(x) + x * _normal_pdf(x)
     t = tanh(_SQRT_2_OVER_PI * (x + GELU_TANH_COEFF * x ** 3))
     du = _SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_TANH_COEFF * x * x)
@@ -201,8 +176,8 @@ def gelu_grad(x: torch.Tensor, approximate: str = "none") -> torch.Tensor:
 def naive_softmax(z: torch.Tensor, dim: int = -1) -> torch.Tensor:
     """``e^(z_i) / Σ_j e^(z_j)`` exactly as written: overflows (``inf / inf = nan``) once a logit
     exceeds about 88 in float32 or 709 in float64. For demonstration; use :func:`softmax`."""
-    z = _check_tensor(z, "z")
-    dim = _check_dim(z, dim)
+    z = check_tensor("z", z, floating=True)
+    dim = _softmax_dim(z, dim)
     e = torch.exp(z)
     return e / e.sum(dim=dim, keepdim=True)
 
@@ -213,17 +188,17 @@ def softmax(z: torch.Tensor, dim: int = -1, temperature: float = 1.0) -> torch.T
     ``T = temperature > 0``: ``T > 1`` flattens the distribution, ``T < 1`` sharpens it, ``T → 0``
     approaches the one-hot arg max.
     """
-    z = _check_tensor(z, "z")
-    dim = _check_dim(z, dim)
-    z = z / _check_temperature(temperature)
+    z = check_tensor("z", z, floating=True)
+    dim = _softmax_dim(z, dim)
+    z = z / check_real("temperature", temperature, 0.0, low_open=True)
     e = torch.exp(z - z.amax(dim=dim, keepdim=True))  # every exponent <= 0
     return e / e.sum(dim=dim, keepdim=True)  # the sum is >= 1: no division by zero
 
 
 def log_softmax(z: torch.Tensor, dim: int = -1) -> torch.Tensor:
     """``log softmax(z)_i = z_i − m − log Σ_j e^(z_j − m)``, ``m = max_j z_j`` (log-sum-exp)."""
-    z = _check_tensor(z, "z")
-    dim = _check_dim(z, dim)
+    z = check_tensor("z", z, floating=True)
+    dim = _softmax_dim(z, dim)
     shifted = z - z.amax(dim=dim, keepdim=True)
     return shifted - torch.log(torch.exp(shifted).sum(dim=dim, keepdim=True))
 
@@ -232,7 +207,7 @@ def softmax_backward(z: torch.Tensor, grad_output: torch.Tensor, dim: int = -1) 
     """The gradient with respect to ``z`` of a loss whose gradient with respect to ``p = softmax(z)``
     is ``g = grad_output``: ``Jᵀg = p ⊙ (g − Σ_k g_k p_k)`` along ``dim``."""
     p = softmax(z, dim)
-    g = _check_tensor(grad_output, "grad_output")
+    g = check_tensor("grad_output", grad_output, floating=True)
     if g.shape != z.shape:
         raise ValueError(f"grad_output must have the shape of z {tuple(z.shape)}, got {tuple(g.shape)}")
     return p * (g - (g * p).sum(dim=dim, keepdim=True))
@@ -240,7 +215,7 @@ def softmax_backward(z: torch.Tensor, grad_output: torch.Tensor, dim: int = -1) 
 
 def softmax_jacobian(z: torch.Tensor) -> torch.Tensor:
     """``J_ik = ∂p_i/∂z_k = p_i·(δ_ik − p_k)``, i.e. ``diag(p) − p pᵀ``, for a 1-D vector of logits."""
-    z = _check_tensor(z, "z")
+    z = check_tensor("z", z, floating=True)
     if z.dim() != 1:
         raise ValueError(f"softmax_jacobian takes a 1-D vector of logits, got shape {tuple(z.shape)}")
     p = softmax(z)
@@ -251,7 +226,7 @@ def softmax_jacobian(z: torch.Tensor) -> torch.Tensor:
 
 def _target_distribution(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """``y`` of shape ``(N, C)``: one-hot rows from class indices ``(N,)``, or the given probabilities."""
-    logits = _check_tensor(logits, "logits")
+    logits = check_tensor("logits", logits, floating=True)
     if logits.dim() != 2 or logits.shape[0] == 0 or logits.shape[1] == 0:
         raise ValueError(f"logits must be an (N, C) tensor with N >= 1 examples and C >= 1 classes, "
                          f"got shape {tuple(logits.shape)}")
@@ -330,13 +305,13 @@ class Activation(nn.Module):
         if set(kwargs) - allowed:
             raise ValueError(f"{name} takes {sorted(allowed) or 'no'} keyword arguments, got {sorted(kwargs)}")
         if "negative_slope" in kwargs:
-            _check_slope(kwargs["negative_slope"])
+            check_real("negative_slope", kwargs["negative_slope"])
         if "approximate" in kwargs:
-            _check_approximate(kwargs["approximate"])
+            check_choice("approximate", kwargs["approximate"], _APPROXIMATIONS)
         self.name, self.kwargs = name, dict(kwargs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _Elementwise.apply(_check_tensor(x), self.name, self.kwargs)
+        return _Elementwise.apply(check_tensor("x", x, floating=True), self.name, self.kwargs)
 
     def extra_repr(self) -> str:
         return ", ".join([repr(self.name)] + [f"{k}={v!r}" for k, v in self.kwargs.items()])

@@ -24,12 +24,12 @@ reproduced without touching the global random state.
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Sequence
 
 import torch
 from torch import nn
+
+from cvlib._validate import check_bool, check_int_sequence, check_positive_int, check_probability
 
 __all__ = [
     "check_drop_probability",
@@ -48,20 +48,14 @@ def check_drop_probability(p: float) -> float:
 
     ``p = 1`` is excluded: every unit would be dropped, and the inverted form would divide by zero.
     """
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or math.isnan(float(p)):
-        raise ValueError(f"p (the drop probability) must be a real number in [0, 1), got {p!r}")
-    if not 0.0 <= float(p) < 1.0:
-        raise ValueError(f"p (the drop probability) must be in [0, 1), got {p!r}")
-    return float(p)
+    return check_probability("p (the drop probability)", p, allow_one=False)
 
 
 def bernoulli_mask(shape: Sequence[int] | torch.Size, p: float, generator: torch.Generator | None = None,
                    dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> torch.Tensor:
     """A keep-mask ``r`` of ``shape`` with ``r_j ~ Bernoulli(1 − p)`` independently: 1 keeps, 0 drops."""
     p = check_drop_probability(p)
-    shape = tuple(shape)
-    if any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0 for s in shape):
-        raise ValueError(f"shape must be a sequence of non-negative integers, got {shape!r}")
+    shape = check_int_sequence("shape", shape, 0)
     return torch.empty(shape, dtype=dtype, device=device).bernoulli_(1.0 - p, generator=generator)
 
 
@@ -86,7 +80,7 @@ def vanilla_dropout(y: torch.Tensor, p: float, training: bool = True, generator:
     ``mask`` (0/1, the shape of ``y``) replaces the random draw; ``generator`` seeds the draw otherwise.
     """
     p = check_drop_probability(p)
-    if not training:
+    if not check_bool("training", training):
         return y * (1.0 - p)
     return y * _mask_for(y, p, generator, mask)
 
@@ -99,7 +93,7 @@ def inverted_dropout(y: torch.Tensor, p: float, training: bool = True, generator
     ``mask`` (0/1, the shape of ``y``) replaces the random draw; ``generator`` seeds the draw otherwise.
     """
     p = check_drop_probability(p)
-    if not training:
+    if not check_bool("training", training):
         return y
     return y * _mask_for(y, p, generator, mask) / (1.0 - p)
 
@@ -108,9 +102,7 @@ def inference_scale(p: float, inverted: bool) -> float:
     """The factor applied to the activations (or, equivalently, to the weights that read them) at test
     time: the keep probability ``1 − p`` for the vanilla form, 1 for the inverted form."""
     p = check_drop_probability(p)
-    if not isinstance(inverted, bool):
-        raise ValueError(f"inverted must be True or False, got {inverted!r}")
-    return 1.0 if inverted else 1.0 - p
+    return 1.0 if check_bool("inverted", inverted) else 1.0 - p
 
 
 class Dropout(nn.Module):
@@ -123,9 +115,7 @@ class Dropout(nn.Module):
     def __init__(self, p: float = 0.5, inverted: bool = True, generator: torch.Generator | None = None) -> None:
         super().__init__()
         self.p = check_drop_probability(p)
-        if not isinstance(inverted, bool):
-            raise ValueError(f"inverted must be True or False, got {inverted!r}")
-        self.inverted = inverted
+        self.inverted = check_bool("inverted", inverted)
         self.generator = generator
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
@@ -163,8 +153,7 @@ def mc_dropout_probs(model: nn.Module, x: torch.Tensor, n_samples: int) -> torch
     draws a new mask (a new sub-network); every other layer is in eval mode. Averaging over the first
     axis is the Monte Carlo model average. The model is left in eval mode.
     """
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+    n_samples = check_positive_int("n_samples", n_samples)
     model.eval()
     drops = [m for m in model.modules() if isinstance(m, (Dropout, nn.Dropout))]
     if not drops:

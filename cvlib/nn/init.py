@@ -32,12 +32,13 @@ backward gradients of a deep plain network grow or shrink, layer by layer, under
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from cvlib._validate import check_choice, check_int, check_int_sequence, check_positive_int, check_real
 
 __all__ = [
     "fan_in_fan_out",
@@ -67,10 +68,8 @@ _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_tra
 
 
 def _shape_of(shape_or_tensor: Shape | torch.Tensor) -> tuple[int, ...]:
-    shape = tuple(shape_or_tensor.shape) if isinstance(shape_or_tensor, torch.Tensor) else tuple(shape_or_tensor)
-    if any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0 for s in shape):
-        raise ValueError(f"a shape must be a sequence of non-negative integers, got {shape!r}")
-    return tuple(int(s) for s in shape)
+    shape = shape_or_tensor.shape if isinstance(shape_or_tensor, torch.Tensor) else shape_or_tensor
+    return check_int_sequence("shape", shape, 0)
 
 
 def fan_in_fan_out(shape_or_tensor: Shape | torch.Tensor) -> tuple[int, int]:
@@ -88,8 +87,7 @@ def fan_in_fan_out(shape_or_tensor: Shape | torch.Tensor) -> tuple[int, int]:
 
 
 def _fan(shape_or_tensor: Shape | torch.Tensor, mode: str) -> int:
-    if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    mode = check_choice("mode", mode, ("fan_in", "fan_out"))
     fan_in, fan_out = fan_in_fan_out(shape_or_tensor)
     fan = fan_in if mode == "fan_in" else fan_out
     if fan == 0:
@@ -103,8 +101,7 @@ def gain(nonlinearity: str, param: float | None = None) -> float:
     linear, convolutions and sigmoid: 1; tanh: 5/3; relu: √2 (ReLU keeps half of E[x²]);
     leaky_relu with negative slope ``a`` (default 0.01): √(2 / (1 + a²)); selu: 3/4 (torch's choice).
     """
-    if not isinstance(nonlinearity, str):
-        raise ValueError(f"nonlinearity must be a string, got {nonlinearity!r}")
+    check_choice("nonlinearity", nonlinearity, _LINEAR + ("tanh", "relu", "leaky_relu", "selu"))
     if nonlinearity in _LINEAR:
         return 1.0
     if nonlinearity == "tanh":
@@ -112,23 +109,19 @@ def gain(nonlinearity: str, param: float | None = None) -> float:
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        a = 0.01 if param is None else param
-        if isinstance(a, bool) or not isinstance(a, numbers.Real) or not math.isfinite(a):
-            raise ValueError(f"the negative slope of leaky_relu must be a finite number, got {param!r}")
-        return math.sqrt(2.0 / (1.0 + float(a) ** 2))
-    if nonlinearity == "selu":
-        return 3.0 / 4.0
-    raise ValueError(f"unknown nonlinearity {nonlinearity!r}; allowed: "
-                     f"{', '.join(_LINEAR + ('tanh', 'relu', 'leaky_relu', 'selu'))}")
+        a = 0.01 if param is None else check_real("param (the negative slope of leaky_relu)", param)
+        return math.sqrt(2.0 / (1.0 + a ** 2))
+    return 3.0 / 4.0  # selu
 
 
 def uniform_bound(std: float) -> float:
     """The bound ``b`` of the uniform ``U(−b, b)`` with standard deviation ``std``: ``b = √3 · std``."""
-    return math.sqrt(3.0) * std
+    return math.sqrt(3.0) * check_real("std", std, 0.0)
 
 
 def xavier_std(shape_or_tensor: Shape | torch.Tensor, gain: float = 1.0) -> float:
     """Glorot and Bengio's standard deviation ``g · √(2 / (fan_in + fan_out))``."""
+    gain = check_real("gain", gain, 0.0)
     fan_in, fan_out = fan_in_fan_out(shape_or_tensor)
     if fan_in + fan_out == 0:
         raise ValueError(f"fan_in + fan_out is 0 for shape {_shape_of(shape_or_tensor)}")
@@ -154,23 +147,15 @@ def _empty(shape: Shape | torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return torch.empty(_shape_of(shape), dtype=dtype)
 
 
-def _check_std(std: float) -> float:
-    if isinstance(std, bool) or not isinstance(std, numbers.Real) or not math.isfinite(std) or std < 0:
-        raise ValueError(f"std must be a finite number >= 0, got {std!r}")
-    return float(std)
-
-
 def constant(shape: Shape, value: float = 0.0, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """Every weight equal to ``value`` (0 by default). Units fed by such weights stay identical."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"value must be a finite number, got {value!r}")
-    return _empty(shape, dtype).fill_(float(value))
+    return _empty(shape, dtype).fill_(check_real("value", value))
 
 
 def normal(shape: Shape, std: float = 0.01, generator: torch.Generator | None = None,
            dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """``N(0, std²)`` with a fixed ``std`` whatever the layer's size (AlexNet: 0.01)."""
-    return _empty(shape, dtype).normal_(0.0, _check_std(std), generator=generator)
+    return _empty(shape, dtype).normal_(0.0, check_real("std", std, 0.0), generator=generator)
 
 
 def _uniform(shape: Shape, std: float, generator: torch.Generator | None, dtype: torch.dtype) -> torch.Tensor:
@@ -237,9 +222,8 @@ def init_weights(model: nn.Module, method: str | Callable[..., torch.Tensor],
     Layers are visited in ``model.modules()`` order, all drawing from the one ``generator``.
     """
     if isinstance(method, str):
-        if method not in INITIALISERS:
-            raise ValueError(f"unknown initialiser {method!r}; allowed: {', '.join(INITIALISERS)}")
-        method = INITIALISERS[method]
+        method = INITIALISERS[check_choice("method", method, INITIALISERS)]
+    bias = check_real("bias", bias)
     layers = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d))]
     if not layers:
         raise ValueError("the model has no nn.Linear or nn.Conv layer to initialise")
@@ -272,15 +256,12 @@ def layer_statistics(init: str | Callable[..., torch.Tensor], activation: str, d
     The input is ``N(0, 1)``; the loss is ``Σ r ⊙ x_L`` with a fixed ``r ~ N(0, 1)``, so the gradient
     arriving at the top has unit variance. float64 keeps values as small as 1e-300 representable.
     """
-    if activation not in _ACTIVATIONS:
-        raise ValueError(f"activation must be one of {', '.join(_ACTIVATIONS)}, got {activation!r}")
-    for name, v in (("depth", depth), ("width", width), ("batch", batch)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    check_choice("activation", activation, _ACTIVATIONS)
+    depth, width, batch = (check_positive_int("depth", depth), check_positive_int("width", width),
+                           check_positive_int("batch", batch))
+    seed = check_int("seed", seed)
     if isinstance(init, str):
-        if init not in INITIALISERS:
-            raise ValueError(f"unknown initialiser {init!r}; allowed: {', '.join(INITIALISERS)}")
-        init = INITIALISERS[init]
+        init = INITIALISERS[check_choice("init", init, INITIALISERS)]
     f = _ACTIVATIONS[activation]
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(batch, width, generator=g, dtype=dtype)

@@ -16,16 +16,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cvlib._validate import check_positive_int, check_real, check_tensor
+
 __all__ = ["local_response_norm", "LocalResponseNorm"]
 
 
 def local_response_norm(a: torch.Tensor, n: int = 5, alpha: float = 1e-4, beta: float = 0.75,
                         k: float = 2.0) -> torch.Tensor:
     """The paper's formula on an ``(N, C, H, W)`` tensor (``alpha`` not divided by ``n``)."""
-    if a.dim() != 4:
-        raise ValueError(f"expected an (N, C, H, W) tensor, got shape {tuple(a.shape)}")
-    if n < 1:
-        raise ValueError(f"n (the number of neighbouring channels) must be >= 1, got {n}")
+    check_tensor("a", a, "N C H W", floating=True)
+    n = check_positive_int("n (the number of neighbouring channels)", n)
+    alpha, beta, k = check_real("alpha", alpha), check_real("beta", beta), check_real("k", k)
     if k <= 0 and alpha <= 0:
         raise ValueError("k and alpha cannot both be <= 0: the denominator would vanish")
     sq = a.pow(2)
@@ -40,7 +41,8 @@ class LocalResponseNorm(nn.Module):
 
     def __init__(self, n: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 2.0) -> None:
         super().__init__()
-        self.n, self.alpha, self.beta, self.k = n, alpha, beta, k
+        self.n = check_positive_int("n (the number of neighbouring channels)", n)
+        self.alpha, self.beta, self.k = check_real("alpha", alpha), check_real("beta", beta), check_real("k", k)
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
         return local_response_norm(a, self.n, self.alpha, self.beta, self.k)

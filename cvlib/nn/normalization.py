@@ -34,10 +34,10 @@ estimates, so it is an affine map per channel and can be folded into the precedi
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 from torch import nn
+
+from cvlib._validate import check_bool, check_positive_int, check_real, check_tensor
 
 __all__ = [
     "REDUCED_AXES",
@@ -63,32 +63,17 @@ REDUCED_AXES = {
 # ---------------------------------------------------------------------------------------------- checks
 
 
-def _check_input(x: torch.Tensor) -> None:
-    if not isinstance(x, torch.Tensor) or x.dim() != 4:
-        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"x must be a 4-D (N, C, H, W) tensor, got {shape}")
-
-
-def _check_eps(eps: float) -> None:
-    if not isinstance(eps, numbers.Real) or isinstance(eps, bool) or not eps > 0:
-        raise ValueError(f"eps must be a positive number, got {eps!r}")
-
-
-def _check_momentum(momentum: float) -> None:
-    if not isinstance(momentum, numbers.Real) or isinstance(momentum, bool) or not 0 <= momentum <= 1:
-        raise ValueError(f"momentum must be a number in [0, 1], got {momentum!r}")
-
-
-def _check_param(name: str, p: torch.Tensor | None, shape: tuple[int, ...]) -> None:
-    if p is not None and tuple(p.shape) != shape:
+def _expect_shape(name: str, p: torch.Tensor | None, shape: tuple[int, ...]) -> None:
+    """``p`` is ``None`` or a tensor of ``shape``."""
+    if p is not None and tuple(check_tensor(name, p).shape) != shape:
         raise ValueError(f"{name} must have shape {shape}, got {tuple(p.shape)}")
 
 
 def _affine_per_channel(x_hat: torch.Tensor, gamma: torch.Tensor | None,
                         beta: torch.Tensor | None) -> torch.Tensor:
     c = x_hat.shape[1]
-    _check_param("gamma", gamma, (c,))
-    _check_param("beta", beta, (c,))
+    _expect_shape("gamma", gamma, (c,))
+    _expect_shape("beta", beta, (c,))
     y = x_hat
     if gamma is not None:
         y = y * gamma.view(1, c, 1, 1)
@@ -102,7 +87,7 @@ def _affine_per_channel(x_hat: torch.Tensor, gamma: torch.Tensor | None,
 
 def normalize(x: torch.Tensor, dims: tuple[int, ...], eps: float = 1e-5) -> torch.Tensor:
     """``(x − μ) / √(σ² + ε)`` with μ and the biased σ² taken over ``dims`` (kept for broadcasting)."""
-    _check_eps(eps)
+    eps = check_real("eps", eps, 0.0, low_open=True)
     mean = x.mean(dim=dims, keepdim=True)
     var = x.var(dim=dims, unbiased=False, keepdim=True)
     return (x - mean) / torch.sqrt(var + eps)
@@ -110,15 +95,14 @@ def normalize(x: torch.Tensor, dims: tuple[int, ...], eps: float = 1e-5) -> torc
 
 def update_running(running: torch.Tensor, batch: torch.Tensor, momentum: float = 0.1) -> torch.Tensor:
     """PyTorch's exponential moving average: ``running ← (1 − m)·running + m·batch``, in place; returns it."""
-    _check_momentum(momentum)
+    momentum = check_real("momentum", momentum, 0.0, 1.0)
     running.mul_(1 - momentum).add_(momentum * batch)
     return running
 
 
 def torch_momentum_from_decay(decay: float) -> float:
     """PyTorch's ``momentum`` for a TF/Keras ``decay`` (Keras' ``momentum``): ``m = 1 − decay``."""
-    _check_momentum(decay)
-    return 1 - decay
+    return 1 - check_real("decay", decay, 0.0, 1.0)
 
 
 def batch_norm(x: torch.Tensor, gamma: torch.Tensor | None = None, beta: torch.Tensor | None = None, *,
@@ -136,12 +120,13 @@ def batch_norm(x: torch.Tensor, gamma: torch.Tensor | None = None, beta: torch.T
     Inference (``training=False``) uses ``running_mean`` and ``running_var`` in place of μ and σ².
     The running buffers are optional in training (then nothing is updated) and required in inference.
     """
-    _check_input(x)
-    _check_eps(eps)
-    _check_momentum(momentum)
+    check_tensor("x", x, "N C H W")
+    eps = check_real("eps", eps, 0.0, low_open=True)
+    momentum = check_real("momentum", momentum, 0.0, 1.0)
+    training = check_bool("training", training)
     n, c, h, w = x.shape
-    _check_param("running_mean", running_mean, (c,))
-    _check_param("running_var", running_var, (c,))
+    _expect_shape("running_mean", running_mean, (c,))
+    _expect_shape("running_var", running_var, (c,))
     if training:
         count = n * h * w
         if count < 2:
@@ -169,10 +154,10 @@ def layer_norm(x: torch.Tensor, gamma: torch.Tensor | None = None, beta: torch.T
     ``y = γ ⊙ (x − μ_n) / √(σ²_n + ε) + β`` — as ``torch.nn.LayerNorm([C, H, W])``. The same in training
     and inference: nothing depends on the other samples of the batch.
     """
-    _check_input(x)
+    check_tensor("x", x, "N C H W")
     shape = tuple(x.shape[1:])
-    _check_param("gamma", gamma, shape)
-    _check_param("beta", beta, shape)
+    _expect_shape("gamma", gamma, shape)
+    _expect_shape("beta", beta, shape)
     y = normalize(x, (1, 2, 3), eps)
     if gamma is not None:
         y = y * gamma
@@ -188,7 +173,7 @@ def instance_norm(x: torch.Tensor, gamma: torch.Tensor | None = None, beta: torc
     ``y = γ_c · (x[n, c] − μ_nc) / √(σ²_nc + ε) + β_c`` — as ``torch.nn.InstanceNorm2d`` (which by
     default has no γ, β and no running statistics).
     """
-    _check_input(x)
+    check_tensor("x", x, "N C H W")
     if x.shape[2] * x.shape[3] < 2:
         raise ValueError(f"InstanceNorm needs more than one spatial value (H·W ≥ 2), got {tuple(x.shape)}")
     return _affine_per_channel(normalize(x, (2, 3), eps), gamma, beta)
@@ -201,10 +186,9 @@ def group_norm(x: torch.Tensor, groups: int, gamma: torch.Tensor | None = None,
     ``y = γ_c · (x − μ_ng) / √(σ²_ng + ε) + β_c`` for channel c in group g — as ``torch.nn.GroupNorm``.
     ``groups = 1`` normalises like LayerNorm, ``groups = C`` like InstanceNorm; Wu and He use G = 32.
     """
-    _check_input(x)
+    check_tensor("x", x, "N C H W")
     n, c, h, w = x.shape
-    if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
-        raise ValueError(f"groups must be a positive integer, got {groups!r}")
+    groups = check_positive_int("groups", groups)
     if c % groups:
         raise ValueError(f"groups must divide the number of channels: {c} channels, {groups} groups")
     x_hat = normalize(x.reshape(n, groups, c // groups, h, w), (2, 3, 4), eps).reshape(n, c, h, w)

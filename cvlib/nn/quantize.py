@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from cvlib._validate import check_int
+from cvlib._validate import check_int, check_real
 
 __all__ = ["quantize_unsigned"]
 
@@ -23,9 +23,8 @@ def quantize_unsigned(x: torch.Tensor, bits: int, max_value: float) -> torch.Ten
     (round half to even). Values above ``max_value`` saturate; within the range the error is at most
     ``Δ/2``, so a smaller range means a finer step.
     """
-    check_int("bits", bits, 1)
-    if not isinstance(max_value, (int, float)) or isinstance(max_value, bool) or not max_value > 0:
-        raise ValueError(f"max_value must be a number > 0, got {max_value!r}")
+    bits = check_int("bits", bits, 1)
+    max_value = check_real("max_value", max_value, 0.0, low_open=True)
     levels = 2 ** bits - 1
     step = max_value / levels
     return torch.clamp(torch.round(x / step), 0, levels) * step

@@ -23,6 +23,8 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
+from cvlib._validate import check_int, check_positive_int, check_real
+
 __all__ = ["acceptance_probability", "geometric_schedule", "Trace", "anneal", "tour_length",
            "two_opt_delta", "two_opt", "random_two_opt"]
 
@@ -32,8 +34,8 @@ S = TypeVar("S")
 def acceptance_probability(delta: float, temperature: float) -> float:
     """Metropolis rule: ``1`` if ``delta ≤ 0``, else ``exp(−delta / temperature)``; ``T = 0`` accepts
     only non-increasing moves. ``ValueError`` for a negative temperature."""
-    if temperature < 0 or math.isnan(temperature):
-        raise ValueError(f"temperature must be >= 0, got {temperature!r}")
+    temperature = check_real("temperature", temperature, 0.0, allow_inf=True)
+    delta = check_real("delta", delta, allow_inf=True)
     if delta <= 0:
         return 1.0
     if temperature == 0:
@@ -43,12 +45,9 @@ def acceptance_probability(delta: float, temperature: float) -> float:
 
 def geometric_schedule(t0: float, alpha: float, steps: int) -> np.ndarray:
     """``T_k = t0 · alpha^k`` for ``k = 0 … steps − 1``; ``t0 > 0``, ``0 < alpha ≤ 1``."""
-    if not t0 > 0:
-        raise ValueError(f"initial temperature t0 must be > 0, got {t0!r}")
-    if not 0 < alpha <= 1:
-        raise ValueError(f"cooling factor alpha must be in (0, 1], got {alpha!r}")
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    t0 = check_real("t0 (the initial temperature)", t0, 0.0, low_open=True)
+    alpha = check_real("alpha (the cooling factor)", alpha, 0.0, 1.0, low_open=True)
+    steps = check_positive_int("steps", steps)
     return t0 * alpha ** np.arange(steps)
 
 
@@ -113,6 +112,7 @@ def two_opt_delta(coords: np.ndarray, tour: Sequence[int], i: int, j: int) -> fl
     changes nothing.
     """
     n = len(tour)
+    i, j = check_int("i", i, 0), check_int("j", j, 0)
     if not 0 <= i < j < n:
         raise ValueError(f"need 0 <= i < j < n = {n}, got i = {i}, j = {j}")
     if i == 0 and j == n - 1:

@@ -29,7 +29,6 @@ NumPy one, so that ``torch.autograd.gradcheck`` can test it against finite diffe
 
 from __future__ import annotations
 
-import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 
@@ -37,7 +36,7 @@ import numpy as np
 import torch
 
 from cvlib.nn import activations
-from cvlib._validate import check_int
+from cvlib._validate import check_int, check_int_sequence, check_pair, check_real
 from cvlib.analysis.shapes import conv_output_size
 
 __all__ = [
@@ -71,8 +70,9 @@ def im2col(x: np.ndarray, kernel: tuple[int, int], stride: int = 1, padding: int
     window whose top-left corner is at ``(i·s − p, j·s − p)``, in the order ``(c, u, v)`` of the kernel
     ``W[:, c, u, v]``. The padding is filled with ``pad_value`` (``−inf`` for max pooling)."""
     x = _check_array(x, 4)
-    kh, kw = (check_int("kernel height", kernel[0], 1), check_int("kernel width", kernel[1], 1))
+    kh, kw = check_pair("kernel", kernel, 1)
     stride, padding = check_int("stride", stride, 1), check_int("padding", padding, 0)
+    pad_value = check_real("pad_value", pad_value, allow_inf=True)
     n, c, h, w = x.shape
     ho, wo = _output_hw(h, w, (kh, kw), stride, padding)
     xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)), constant_values=pad_value)
@@ -87,8 +87,11 @@ def col2im(cols: np.ndarray, shape: tuple[int, int, int, int], kernel: tuple[int
            padding: int = 0) -> np.ndarray:
     """The adjoint of :func:`im2col`: add each row of ``cols`` back onto its window of an array of
     ``shape`` ``(N, C, H, W)`` (overlapping windows add up) and crop the padding away."""
-    n, c, h, w = shape
-    kh, kw = kernel
+    if not isinstance(cols, np.ndarray):
+        raise ValueError(f"cols must be a numpy.ndarray, got {type(cols).__name__}")
+    n, c, h, w = check_int_sequence("shape", shape, 1, length=4)
+    kh, kw = check_pair("kernel", kernel, 1)
+    stride, padding = check_int("stride", stride, 1), check_int("padding", padding, 0)
     ho, wo = _output_hw(h, w, (kh, kw), stride, padding)
     if cols.shape != (n * ho * wo, c * kh * kw):
         raise ValueError(f"cols must have shape {(n * ho * wo, c * kh * kw)} for input {tuple(shape)}, "
@@ -423,8 +426,7 @@ class Sequential(Layer):
 
 def sgd_step(net: Sequential, lr: float) -> None:
     """Plain gradient descent, ``W ← W − lr · dL/dW`` for every parameter (in place)."""
-    if not isinstance(lr, numbers.Real) or isinstance(lr, bool) or not lr > 0:
-        raise ValueError(f"lr must be a number > 0, got {lr!r}")
+    lr = check_real("lr", lr, 0.0, low_open=True)
     for layer, name in net.parameters():
         layer.params[name] -= lr * layer.grads[name]
 

@@ -6,6 +6,7 @@ What belongs here: what turns a model and data into trained weights. It may use 
 :mod:`cvlib.detection.losses` and build on :func:`cvlib.train.losses.smooth_l1_loss`).
 """
 
-from cvlib.train import losses, optim, distillation
+from cvlib.train import losses, optim, distillation, loop
+from cvlib.train.loop import History, evaluate, accuracy, fit
 
-__all__ = ["losses", "optim", "distillation"]
+__all__ = ["losses", "optim", "distillation", "loop", "History", "evaluate", "accuracy", "fit"]

@@ -32,10 +32,9 @@ to the student's logits. The teacher is fixed: its logits are detached.
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import torch
+
+from cvlib._validate import check_bool, check_probability, check_real, check_tensor
 
 from cvlib.nn.activations import cross_entropy, cross_entropy_grad, log_softmax, softmax
 
@@ -53,25 +52,19 @@ __all__ = [
 
 def check_temperature(temperature: float) -> float:
     """Return ``T`` as a float if it is a finite number ``> 0``; ``ValueError`` otherwise."""
-    if (isinstance(temperature, bool) or not isinstance(temperature, numbers.Real)
-            or not math.isfinite(float(temperature)) or float(temperature) <= 0):
-        raise ValueError(f"temperature T must be a finite number > 0, got {temperature!r}")
-    return float(temperature)
+    return check_real("temperature", temperature, 0.0, low_open=True)
 
 
 def check_alpha(alpha: float) -> float:
     """Return ``α`` as a float if it is a weight in ``[0, 1]``; ``ValueError`` otherwise."""
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0.0 <= float(alpha) <= 1.0:
-        raise ValueError(f"alpha (the weight of the soft term) must be a number in [0, 1], got {alpha!r}")
-    return float(alpha)
+    return check_probability("alpha (the weight of the soft term)", alpha)
 
 
-def _check_pair(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _logit_pair(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Student and teacher logits, both ``(N, C)`` with ``N, C >= 1``; the teacher's detached."""
     for name, x in (("student_logits", student_logits), ("teacher_logits", teacher_logits)):
-        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-            raise ValueError(f"{name} must be a floating-point torch.Tensor, got "
-                             f"{type(x).__name__ if not isinstance(x, torch.Tensor) else x.dtype}")
-        if x.dim() != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        check_tensor(name, x, "N C", floating=True)
+        if x.shape[0] == 0 or x.shape[1] == 0:
             raise ValueError(f"{name} must be an (N, C) tensor with N >= 1 examples and C >= 1 classes, "
                              f"got shape {tuple(x.shape)}")
     if student_logits.shape != teacher_logits.shape:
@@ -92,21 +85,21 @@ def soft_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperat
     ``KL = (1/N) Σ_n Σ_i p_ni (log p_ni − log q_ni)``; both logarithms come from a log-softmax, so a
     teacher probability that underflows to 0 contributes ``0 · (finite) = 0``, not ``nan``.
     """
-    z, v = _check_pair(student_logits, teacher_logits)
+    z, v = _logit_pair(student_logits, teacher_logits)
     t = check_temperature(temperature)
     log_p = log_softmax(v / t, dim=1)
     log_q = log_softmax(z / t, dim=1)
     kl = (log_p.exp() * (log_p - log_q)).sum() / z.shape[0]
-    return kl * t * t if scale else kl
+    return kl * t * t if check_bool("scale", scale) else kl
 
 
 def soft_kl_grad(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float,
                  scale: bool = True) -> torch.Tensor:
     """``∂ soft_kl / ∂ z = (q − p) / (T · N)``, times ``T²`` if ``scale`` (i.e. ``T · (q − p) / N``)."""
-    z, v = _check_pair(student_logits, teacher_logits)
+    z, v = _logit_pair(student_logits, teacher_logits)
     t = check_temperature(temperature)
     grad = (softmax(z, dim=1, temperature=t) - softmax(v, dim=1, temperature=t)) / (t * z.shape[0])
-    return grad * t * t if scale else grad
+    return grad * t * t if check_bool("scale", scale) else grad
 
 
 def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, target: torch.Tensor,
@@ -137,7 +130,7 @@ def high_temperature_grad(student_logits: torch.Tensor, teacher_logits: torch.Te
     and both rows of logits are zero-mean; the logits are used as given, not centred, so that the
     condition can be seen to matter.
     """
-    z, v = _check_pair(student_logits, teacher_logits)
+    z, v = _logit_pair(student_logits, teacher_logits)
     t = check_temperature(temperature)
     n, c = z.shape
     return (z - v) / (c * t * t * n)

@@ -24,12 +24,10 @@ Every loss takes ``reduction``: ``"none"`` (element-wise; per box pair), ``"mean
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import torch
 from torch import Tensor
 
+from cvlib._validate import check_choice, check_probability, check_real, check_tensor
 from cvlib.nn.activations import cross_entropy, cross_entropy_grad, sigmoid
 
 __all__ = [
@@ -45,8 +43,7 @@ REDUCTIONS = ("none", "mean", "sum")
 
 def reduce_loss(loss: Tensor, reduction: str) -> Tensor:
     """``loss`` as it is (``"none"``), its mean or its sum."""
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    reduction = check_choice("reduction", reduction, REDUCTIONS)
     if reduction == "mean":
         return loss.mean()
     if reduction == "sum":
@@ -54,46 +51,36 @@ def reduce_loss(loss: Tensor, reduction: str) -> Tensor:
     return loss
 
 
-def _check_pair(pred: object, target: object, pred_name: str = "pred",
+def _same_shape(pred: object, target: object, pred_name: str = "pred",
                 target_name: str = "target") -> tuple[Tensor, Tensor]:
-    for name, t in ((pred_name, pred), (target_name, target)):
-        if not isinstance(t, Tensor):
-            raise ValueError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
-        if not t.is_floating_point():
-            raise ValueError(f"{name} must be a floating-point tensor, got {t.dtype}")
+    """Two floating-point tensors of one shape."""
+    check_tensor(pred_name, pred, floating=True)
+    check_tensor(target_name, target, floating=True)
     if pred.shape != target.shape:
         raise ValueError(f"{pred_name} and {target_name} must have the same shape, got "
                          f"{tuple(pred.shape)} and {tuple(target.shape)}")
     return pred, target
 
 
-def _check_probability_target(logits: object, target: object) -> tuple[Tensor, Tensor]:
-    logits, target = _check_pair(logits, target, "logits", "target")
-    if target.numel() and (bool((target < 0).any()) or bool((target > 1).any())):
+def _logits_and_soft_labels(logits: object, target: object) -> tuple[Tensor, Tensor]:
+    """Logits and probability targets in ``[0, 1]`` of one shape."""
+    logits, target = _same_shape(logits, target, "logits", "target")
+    if target.numel() and not bool(((target >= 0) & (target <= 1)).all()):
         raise ValueError(f"target must hold probabilities in [0, 1], got values from "
                          f"{target.min().item()} to {target.max().item()}")
     return logits, target
 
 
-def _check_binary_target(target: Tensor) -> None:
+def _require_binary(target: Tensor) -> None:
     if not bool(((target == 0) | (target == 1)).all()):
         raise ValueError("this gradient formula needs binary targets (every value 0 or 1)")
 
 
-def _check_gamma(gamma: float) -> float:
-    if (isinstance(gamma, bool) or not isinstance(gamma, numbers.Real) or not math.isfinite(float(gamma))
-            or float(gamma) < 0):
-        raise ValueError(f"gamma (the focusing parameter) must be a finite number >= 0, got {gamma!r}")
-    return float(gamma)
-
-
-def _check_alpha(alpha: float | None) -> float | None:
-    if alpha is None:
-        return None
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0.0 <= float(alpha) <= 1.0:
-        raise ValueError(f"alpha (the weight of the positive class) must lie in [0, 1] or be None, "
-                         f"got {alpha!r}")
-    return float(alpha)
+def _gamma_alpha(gamma: float, alpha: float | None) -> tuple[float, float | None]:
+    """The focusing parameter ``γ >= 0`` and the class weight ``α`` in ``[0, 1]`` (or ``None``)."""
+    g = check_real("gamma (the focusing parameter)", gamma, 0.0)
+    a = None if alpha is None else check_probability("alpha (the weight of the positive class)", alpha)
+    return g, a
 
 
 # ---------------------------------------------------------------------------------- classification
@@ -105,14 +92,14 @@ def bce_with_logits(logits: Tensor, target: Tensor, reduction: str = "mean") -> 
     The second form never overflows (``e^(−|x|) ≤ 1``) and never takes the log of 0, so logits of ±1000
     give the exact answer (``0`` or ``1000``) where ``−log σ(x)`` computed naively gives ``inf``.
     """
-    x, y = _check_probability_target(logits, target)
+    x, y = _logits_and_soft_labels(logits, target)
     loss = x.clamp(min=0) - x * y + torch.log1p(torch.exp(-x.abs()))
     return reduce_loss(loss, reduction)
 
 
 def bce_with_logits_grad(logits: Tensor, target: Tensor) -> Tensor:
     """``∂ bce / ∂x = σ(x) − y``, element-wise: the same ``p − y`` as softmax cross-entropy."""
-    x, y = _check_probability_target(logits, target)
+    x, y = _logits_and_soft_labels(logits, target)
     return sigmoid(x) - y
 
 
@@ -136,8 +123,8 @@ def focal_loss(logits: Tensor, target: Tensor, alpha: float | None = 0.25, gamma
     gives α-balanced binary cross-entropy; the paper's best setting is ``γ = 2, α = 0.25`` (the defaults).
     ``−log p_t`` is :func:`bce_with_logits`, so the loss is stable for any logit.
     """
-    x, y = _check_probability_target(logits, target)
-    a, g = _check_alpha(alpha), _check_gamma(gamma)
+    x, y = _logits_and_soft_labels(logits, target)
+    g, a = _gamma_alpha(gamma, alpha)
     _, one_minus_p_t = _p_t_parts(x, y)
     loss = _alpha_t(y, a) * one_minus_p_t ** g * bce_with_logits(x, y, reduction="none")
     return reduce_loss(loss, reduction)
@@ -148,9 +135,9 @@ def focal_loss_grad(logits: Tensor, target: Tensor, alpha: float | None = 0.25,
     """``∂FL/∂x = α_t · s · (1 − p_t)^γ · (γ p_t log p_t + p_t − 1)``, ``s = 2y − 1 ∈ {−1, +1}``
     (Lin et al. 2017, Appendix C, with ``α_t`` added), for binary targets ``y ∈ {0, 1}``.
     ``γ = 0`` gives ``α_t·s·(p_t − 1) = α_t·(p − y)``, the cross-entropy gradient."""
-    x, y = _check_probability_target(logits, target)
-    _check_binary_target(y)
-    a, g = _check_alpha(alpha), _check_gamma(gamma)
+    x, y = _logits_and_soft_labels(logits, target)
+    _require_binary(y)
+    g, a = _gamma_alpha(gamma, alpha)
     p_t, one_minus_p_t = _p_t_parts(x, y)
     log_p_t = -bce_with_logits(x, y, reduction="none")
     s = 2 * y - 1
@@ -161,25 +148,25 @@ def focal_loss_grad(logits: Tensor, target: Tensor, alpha: float | None = 0.25,
 
 def l1_loss(pred: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """``|pred − target|`` (L1, absolute error), as ``torch.nn.functional.l1_loss``."""
-    pred, target = _check_pair(pred, target)
+    pred, target = _same_shape(pred, target)
     return reduce_loss((pred - target).abs(), reduction)
 
 
 def l1_grad(pred: Tensor, target: Tensor) -> Tensor:
     """``sign(pred − target)``: ±1 however small the error, and 0 exactly at 0 (as autograd)."""
-    pred, target = _check_pair(pred, target)
+    pred, target = _same_shape(pred, target)
     return torch.sign(pred - target)
 
 
 def mse_loss(pred: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """``(pred − target)²`` (L2, squared error), as ``torch.nn.functional.mse_loss``."""
-    pred, target = _check_pair(pred, target)
+    pred, target = _same_shape(pred, target)
     return reduce_loss((pred - target) ** 2, reduction)
 
 
 def mse_grad(pred: Tensor, target: Tensor) -> Tensor:
     """``2·(pred − target)``: proportional to the error, so an outlier pulls as hard as it is far."""
-    pred, target = _check_pair(pred, target)
+    pred, target = _same_shape(pred, target)
     return 2 * (pred - target)
 
 
@@ -187,9 +174,8 @@ def smooth_l1_loss(pred: Tensor, target: Tensor, beta: float = 1.0, reduction: s
     """``0.5·r²/β`` if ``|r| < β`` else ``|r| − 0.5·β``, ``r = pred − target``, reduced; equals
     ``torch.nn.functional.smooth_l1_loss`` (``β = 0`` is L1). PyTorch's ``huber_loss`` with ``delta = β``
     is ``β`` times it."""
-    pred, target = _check_pair(pred, target)
-    if beta < 0:
-        raise ValueError(f"beta must be >= 0, got {beta}")
+    pred, target = _same_shape(pred, target)
+    beta = check_real("beta", beta, 0.0)
     r = (pred - target).abs()
     loss = r if beta == 0 else torch.where(r < beta, 0.5 * r * r / beta, r - 0.5 * beta)
     return reduce_loss(loss, reduction)
@@ -197,9 +183,8 @@ def smooth_l1_loss(pred: Tensor, target: Tensor, beta: float = 1.0, reduction: s
 
 def smooth_l1_grad(pred: Tensor, target: Tensor, beta: float = 1.0) -> Tensor:
     """``r/β`` for ``|r| < β``, else ``sign(r)``, ``r = pred − target``: continuous, and never above 1."""
-    pred, target = _check_pair(pred, target)
-    if beta < 0:
-        raise ValueError(f"beta must be >= 0, got {beta}")
+    pred, target = _same_shape(pred, target)
+    beta = check_real("beta", beta, 0.0)
     r = pred - target
     if beta == 0:
         return torch.sign(r)

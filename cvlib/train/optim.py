@@ -25,36 +25,21 @@ gradient at the look-ahead point ``p + μv``. Options of torch.optim that are no
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Iterable
 
 import torch
 from torch.optim import Optimizer
+
+from cvlib._validate import check_bool, check_int, check_real, check_real_sequence
 
 __all__ = ["SGD", "PaperMomentum", "Adagrad", "RMSprop", "Adam", "AdamW", "trajectory"]
 
 Closure = Callable[[], torch.Tensor] | None
 
 
-def _real(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(float(value)):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    return float(value)
-
-
-def _non_negative(name: str, value: float) -> float:
-    value = _real(name, value)
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return value
-
-
-def _unit_interval(name: str, value: float) -> float:
+def _rate(name: str, value: float) -> float:
     """A decay rate (momentum, β, α) in [0, 1): at 1 the running average never forgets."""
-    value = _real(name, value)
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-    return value
+    return check_real(name, value, 0.0, 1.0, high_open=True)
 
 
 def _grads(group: dict) -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
@@ -72,10 +57,9 @@ def _loss(closure: Closure) -> torch.Tensor | None:
 
 def _momentum_defaults(lr: float, momentum: float, weight_decay: float, nesterov: bool) -> dict:
     """The checked hyper-parameters shared by :class:`SGD` and :class:`PaperMomentum`."""
-    if not isinstance(nesterov, bool):
-        raise ValueError(f"nesterov must be True or False, got {nesterov!r}")
-    return dict(lr=_non_negative("lr", lr), momentum=_unit_interval("momentum", momentum),
-                weight_decay=_non_negative("weight_decay", weight_decay), nesterov=nesterov)
+    return dict(lr=check_real("lr", lr, 0.0), momentum=_rate("momentum", momentum),
+                weight_decay=check_real("weight_decay", weight_decay, 0.0),
+                nesterov=check_bool("nesterov", nesterov))
 
 
 class SGD(Optimizer):
@@ -165,9 +149,9 @@ class Adagrad(Optimizer):
     """
 
     def __init__(self, params, lr: float = 1e-2, weight_decay: float = 0.0, eps: float = 1e-10) -> None:
-        lr = _non_negative("lr", lr)
-        weight_decay = _non_negative("weight_decay", weight_decay)
-        eps = _non_negative("eps", eps)
+        lr = check_real("lr", lr, 0.0)
+        weight_decay = check_real("weight_decay", weight_decay, 0.0)
+        eps = check_real("eps", eps, 0.0)
         super().__init__(params, dict(lr=lr, weight_decay=weight_decay, eps=eps))
 
     @torch.no_grad()
@@ -194,10 +178,10 @@ class RMSprop(Optimizer):
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
-        lr = _non_negative("lr", lr)
-        alpha = _unit_interval("alpha", alpha)
-        eps = _non_negative("eps", eps)
-        weight_decay = _non_negative("weight_decay", weight_decay)
+        lr = check_real("lr", lr, 0.0)
+        alpha = _rate("alpha", alpha)
+        eps = check_real("eps", eps, 0.0)
+        weight_decay = check_real("weight_decay", weight_decay, 0.0)
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay))
 
     @torch.no_grad()
@@ -229,14 +213,11 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, bias_correction: bool = True) -> None:
-        lr = _non_negative("lr", lr)
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"betas must be a pair (β1, β2), got {betas!r}")
-        betas = (_unit_interval("betas[0]", betas[0]), _unit_interval("betas[1]", betas[1]))
-        eps = _non_negative("eps", eps)
-        weight_decay = _non_negative("weight_decay", weight_decay)
-        if not isinstance(bias_correction, bool):
-            raise ValueError(f"bias_correction must be True or False, got {bias_correction!r}")
+        lr = check_real("lr", lr, 0.0)
+        betas = check_real_sequence("betas", betas, 0.0, 1.0, high_open=True, length=2)
+        eps = check_real("eps", eps, 0.0)
+        weight_decay = check_real("weight_decay", weight_decay, 0.0)
+        bias_correction = check_bool("bias_correction", bias_correction)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       bias_correction=bias_correction))
 
@@ -283,8 +264,7 @@ def trajectory(optimizer: type[Optimizer], f: Callable[[torch.Tensor], torch.Ten
                steps: int, dtype: torch.dtype = torch.float64, **hyper) -> torch.Tensor:
     """The points ``x_0, x_1, …, x_steps`` that ``optimizer(**hyper)`` visits while minimising ``f`` from
     ``x0``, as a ``(steps + 1, n)`` tensor. Works with these classes and with ``torch.optim``'s alike."""
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+    steps = check_int("steps", steps, 0)
     x = torch.tensor(list(x0), dtype=dtype, requires_grad=True)
     opt = optimizer([x], **hyper)
 

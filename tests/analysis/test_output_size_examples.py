@@ -108,8 +108,8 @@ def test_ceil_mode_adds_at_most_one_window(size, k, s, p):
 
 @pytest.mark.parametrize(
     "call,match",
-    [(lambda: tf_padding(8, 3, 2, "full"), "'same' or 'valid'"),
-     (lambda: conv_output_size(8, 3, 1, (1, -1)), "padding \\(after\\)"),
+    [(lambda: tf_padding(8, 3, 2, "full"), "padding must be one of 'same', 'valid', got 'full'"),
+     (lambda: conv_output_size(8, 3, 1, (1, -1)), r"padding\[1\] must be an integer >= 0, got -1"),
      (lambda: conv_output_size(8.0, 3), "size must be an integer"),
      (lambda: conv_output_size(True, 3), "size must be an integer"),
      (lambda: conv_output_size(5, 3, 1, 0, dilation=3), "larger than the padded input"),

@@ -1,10 +1,14 @@
+import dataclasses
+import gc
+import weakref
+
 import pytest
 import torch
 from torch import nn
 
 import cvlib
 from cvlib import models
-from cvlib.analysis import counts
+from cvlib.analysis import counts, profiler
 from cvlib.analysis.receptive_field import RFLayer, rf_bottom_up
 
 
@@ -151,3 +155,87 @@ def test_a_single_layer_is_one_row():
     prof = cvlib.profile(nn.Conv2d(3, 8, 3, padding=1), 8)
     assert [r.name for r in prof] == ["conv2d"]
     assert prof.total_macs == counts.conv2d_macs(3, 8, 3, 8) and prof["conv2d"].rf == (3, 3)
+
+
+# ---------------------------------------------------------------- the cache of traced graphs
+
+
+def _table(prof: cvlib.Profile) -> tuple:
+    return [dataclasses.astuple(r) for r in prof], prof.input_shape, prof.traced, prof.extra_params, str(prof)
+
+
+@pytest.mark.parametrize("name", ["vgg16", "resnet50", "densenet121", "googlenet", "mobilenet_v2"])
+def test_a_cached_graph_gives_the_same_profile(name):
+    with torch.device("meta"):
+        a, b = models.build(name), models.build(name)
+    profiler._PLANS.clear()
+    first = cvlib.profile(a, 224)  # traced
+    assert len(profiler._PLANS) == 1
+    again = cvlib.profile(a, 224)  # the cached graph, the same model
+    other = cvlib.profile(b, 224)  # the cached graph, another model of the same structure
+    assert len(profiler._PLANS) == 1
+    assert _table(first) == _table(again) == _table(other)
+
+
+class Repeat(nn.Module):
+    """``forward`` reads a plain attribute: the traced graph depends on it."""
+
+    def __init__(self, times):
+        super().__init__()
+        self.times = times
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+        self.fc = nn.Linear(3, 2)
+
+    def forward(self, x):
+        for _ in range(self.times):
+            x = self.conv(x)
+        return self.fc(x.view(x.size(0), x.size(1), -1).mean(-1))
+
+
+def test_a_changed_model_is_traced_again():
+    m = Repeat(2)
+    assert [r.name for r in cvlib.profile(m, 8)] == ["conv", "conv", "fc"]
+    m.times = 3
+    assert [r.name for r in cvlib.profile(m, 8)] == ["conv", "conv", "conv", "fc"]
+    assert [r.name for r in cvlib.profile(Repeat(1), 8)] == ["conv", "fc"]
+    m.fc = nn.Linear(3, 5)
+    assert cvlib.profile(m, 8)["fc"].output_shape == (5,)
+    m.conv = nn.Sequential(nn.Conv2d(3, 3, 3, padding=1), nn.ReLU())
+    assert [r.name for r in cvlib.profile(m, 8)][:2] == ["conv.0", "conv.1"]
+    assert cvlib.profile(m, 8)["fc"].rf == (1 + 3 * 2 + 7, 1 + 3 * 2 + 7)  # three 3×3 convs, then the mean
+
+
+def test_hooks_and_tensor_attributes_are_honoured_on_every_call():
+    class Hooked(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+            self.head = nn.Conv2d(4, 4, 3)
+            self.mean = torch.full((1,), 0.5)  # a tensor attribute, read by forward
+
+        def forward(self, x):
+            return self.head(self.body(x - self.mean))
+
+    m = Hooked()
+    assert cvlib.profile(m, 16)["head"].input_shape == (4, 14, 14)
+    handle = m.body.register_forward_hook(lambda module, args, out: torch.nn.functional.max_pool2d(out, 2))
+    for _ in range(2):
+        assert cvlib.profile(m, 16)["head"].input_shape == (4, 7, 7)
+    handle.remove()
+    assert cvlib.profile(m, 16)["head"].input_shape == (4, 14, 14)
+
+
+def test_the_cache_keeps_no_model_alive():
+    m = models.build("resnet18")
+    cvlib.profile(m, 64)
+    ref = weakref.ref(m)
+    del m
+    gc.collect()
+    assert ref() is None
+
+
+def test_lazy_layers_are_counted_once_they_exist():
+    m = nn.Sequential(nn.LazyConv2d(4, 3), nn.Flatten(), nn.LazyLinear(2))
+    prof = cvlib.profile(m, 6)
+    assert prof.total_params == n_params(m) == (3 * 9 + 1) * 4 + (4 * 16 + 1) * 2
+    assert prof.extra_params == 0

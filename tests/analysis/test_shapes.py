@@ -62,9 +62,9 @@ def test_effective_kernel():
 @pytest.mark.parametrize(
     "kwargs,match",
     [(dict(size=4, kernel=7), "larger than the padded input"),
-     (dict(size=-1, kernel=3), "size must be >= 1"),
-     (dict(size=5, kernel=0), "kernel must be >= 1"),
-     (dict(size=5, kernel=3, stride=0), "stride must be >= 1"),
+     (dict(size=-1, kernel=3), "size must be an integer >= 1, got -1"),
+     (dict(size=5, kernel=0), "kernel must be an integer >= 1, got 0"),
+     (dict(size=5, kernel=3, stride=0), "stride must be an integer >= 1, got 0"),
      (dict(size=5, kernel=3, padding=-1), "padding"),
      (dict(size=5, kernel=3, dilation=0), "dilation")],
 )
@@ -74,7 +74,7 @@ def test_impossible_arguments(kwargs, match):
 
 
 def test_tf_bad_mode():
-    with pytest.raises(ValueError, match="'same' or 'valid'"):
+    with pytest.raises(ValueError, match="padding must be one of 'same', 'valid'"):
         tf_output_size(5, 3, 1, "full")
     with pytest.raises(ValueError, match="valid"):
         tf_output_size(2, 3, 1, "valid")

@@ -120,8 +120,8 @@ def test_batched_nms_classes_do_not_suppress_each_other():
     (lambda: nms(torch.tensor([[5.0, 0, 1, 1]]), torch.zeros(1), 0.5), "x2 < x1"),
     (lambda: nms(torch.tensor([[0.0, 5, 1, 1]]), torch.zeros(1), 0.5), "y2 < y1"),
     (lambda: nms(torch.zeros(3, 4), torch.zeros(2), 0.5), "same length"),
-    (lambda: nms(torch.zeros(3, 4), torch.zeros(3), 1.5), r"\[0, 1\]"),
-    (lambda: nms(torch.zeros(3, 4), torch.zeros(3), -0.1), r"\[0, 1\]"),
+    (lambda: nms(torch.zeros(3, 4), torch.zeros(3), 1.5), r"iou_threshold must be a real number in \[0\.0, 1\.0\]"),
+    (lambda: nms(torch.zeros(3, 4), torch.zeros(3), -0.1), "iou_threshold"),
     (lambda: nms(torch.zeros(3, 4, dtype=torch.long), torch.zeros(3), 0.5), "floating"),
     (lambda: batched_nms(torch.zeros(3, 4), torch.zeros(3), torch.zeros(2, dtype=torch.long), 0.5), "idxs"),
     (lambda: batched_nms(torch.zeros(3, 4), torch.zeros(3), torch.zeros(3), 0.5), "integer"),
@@ -160,7 +160,8 @@ def test_decode_zero_deltas_and_clip():
 @pytest.mark.parametrize("call,match", [
     (lambda: encode_boxes(torch.tensor([[0.0, 0, 0, 5]]), torch.tensor([[0.0, 0, 1, 1]])), "zero width"),
     (lambda: encode_boxes(torch.zeros(2, 4) + torch.tensor([0, 0, 1, 1]), torch.zeros(3, 4)), "one to one"),
-    (lambda: encode_boxes(torch.tensor([[0.0, 0, 1, 1]]), torch.tensor([[0.0, 0, 1, 1]]), (1, 1, 0, 1)), "positive"),
+    (lambda: encode_boxes(torch.tensor([[0.0, 0, 1, 1]]), torch.tensor([[0.0, 0, 1, 1]]), (1, 1, 0, 1)),
+     r"weights\[2\] must be a real number > 0"),
     (lambda: decode_boxes(torch.tensor([[0.0, 0, 1, 1]]), torch.zeros(2, 4)), "shape of proposals"),
 ])
 def test_coder_bad_input(call, match):

@@ -178,7 +178,7 @@ X = torch.zeros(2, 3, 8, 8)
     ((X, [torch.zeros(1, 5)], 2), r"\[N, 4\]"),
     ((X, torch.zeros(1, 5), 0), "output_size"),
     ((X, torch.zeros(1, 5), (2, 2, 2)), "output_size"),
-    ((X[0], torch.zeros(1, 5), 2), r"Tensor\[N, C, H, W\]"),
+    ((X[0], torch.zeros(1, 5), 2), r"input must be a tensor of shape \(N, C, H, W\)"),
 ])
 def test_roi_bad_input(fn, args, match):
     with pytest.raises(ValueError, match=match):

@@ -71,7 +71,7 @@ def test_spp_gradient_reaches_features():
 
 
 @pytest.mark.parametrize("call,match", [
-    (lambda: spp(torch.zeros(1, 13, 13)), r"Tensor\[N, C, H, W\]"),
+    (lambda: spp(torch.zeros(1, 13, 13)), r"features must be a tensor of shape \(N, C, H, W\)"),
     (lambda: spp(torch.zeros(1, 1, 13, 13), levels=()), "levels"),
     (lambda: spp(torch.zeros(1, 1, 13, 13), levels=(4, 0)), "levels"),
     (lambda: spp(torch.zeros(1, 1, 13, 13), mode="avg"), "mode"),

@@ -156,7 +156,9 @@ def test_python_round_is_bankers_c_round_is_half_away():
     assert c_style == reference
 
 
-@pytest.mark.parametrize("a,n", [(0, 4), (4, 0), (-3, 2)])
-def test_spp_window_bad_sizes(a, n):
-    with pytest.raises(ValueError, match="must be >= 1"):
+@pytest.mark.parametrize("a,n,match", [(0, 4, r"a \(the map size\) must be an integer >= 1"),
+                                       (4, 0, r"n \(the bins per side\) must be an integer >= 1"),
+                                       (-3, 2, r"a \(the map size\)"), (4.0, 2, "a"), (4, True, "n")])
+def test_spp_window_bad_sizes(a, n, match):
+    with pytest.raises(ValueError, match=match):
         spp_window(a, n)

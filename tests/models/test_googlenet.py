@@ -4,7 +4,6 @@ import torch.nn.functional as F
 from torch import nn
 
 import cvlib
-from cvlib import models
 from cvlib.analysis import counts
 from cvlib.models.googlenet import (INCEPTION_CONFIG, AuxClassifier, GoogLeNetOutputs, Inception, InceptionSpec, NaiveInception, googlenet, googlenet_loss)
 from cvlib.analysis.tracing import layer_depth
@@ -194,6 +193,3 @@ def test_bad_arguments(call, match):
     with pytest.raises(ValueError, match=match):
         call()
 
-
-def test_registered():
-    assert isinstance(models.build("googlenet"), nn.Module)

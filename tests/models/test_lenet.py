@@ -234,14 +234,14 @@ def test_cli_profiles_at_32(capsys):
     (lambda: RBFOutput(torch.ones(84)), "classes, features"),
     (lambda: RBFOutput(torch.ones(10, 84))(torch.zeros(2, 80)), r"\(N, 84\)"),
     (lambda: rbf_loss(torch.zeros(10), torch.zeros(1, dtype=torch.long)), "penalties"),
-    (lambda: rbf_loss(torch.zeros(2, 10), torch.zeros(2, dtype=torch.long), j=0), "j must be > 0"),
+    (lambda: rbf_loss(torch.zeros(2, 10), torch.zeros(2, dtype=torch.long), j=0), "j must be a real number > 0"),
     (lambda: paper_input_scale(torch.zeros(2), 0), "max_value"),
     (lambda: rbf_prototypes([("#.", "#."), ("#.", "#")]), "not 2×2"),
     (lambda: rbf_prototypes([("#x",)]), "only '#' and '.'"),
     (lambda: rbf_prototypes([]), "at least one"),
-    (lambda: ScaledTanh(amplitude=-1.0), "must be > 0"),
+    (lambda: ScaledTanh(amplitude=-1.0), "amplitude must be a real number > 0"),
     (lambda: LeNet5(faithful=True, num_classes=5), "num_classes must be 10"),
-    (lambda: LeNet5(faithful=False, num_classes=0), "num_classes must be >= 1"),
+    (lambda: LeNet5(faithful=False, num_classes=0), "num_classes must be an integer >= 1"),
 ])
 def test_bad_arguments(call, match):
     with pytest.raises(ValueError, match=match):

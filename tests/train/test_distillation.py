@@ -132,7 +132,7 @@ def test_scaled_soft_gradient_is_roughly_constant_at_high_temperature():
     (lambda: kd_loss_grad(logits(c=10), logits(c=5), torch.zeros(16, dtype=torch.long), 2.0, 0.5), "same shape"),
     (lambda: soft_kl(torch.ones(10, dtype=torch.float64), torch.ones(10, dtype=torch.float64), 2.0), r"\(N, C\)"),
     (lambda: soft_kl(torch.ones(2, 3, dtype=torch.long), torch.ones(2, 3), 2.0), "floating-point"),
-    (lambda: high_temperature_grad([[1.0]], torch.ones(1, 1), 2.0), "floating-point"),
+    (lambda: high_temperature_grad([[1.0]], torch.ones(1, 1), 2.0), "student_logits must be a tensor"),
     (lambda: kd_loss(logits(), logits(), torch.full((16,), 10), 4.0, 0.5), "class indices"),
     (lambda: check_temperature("4"), "temperature"),
     (lambda: check_alpha(None), "alpha"),

@@ -49,6 +49,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from cvlib._validate import check_positive_int, check_probability, check_real, check_real_sequence
 from cvlib.detection.boxes import box_iou, check_boxes, check_threshold
 from cvlib.detection.coder import decode_boxes, encode_boxes
 from cvlib.train.losses import smooth_l1_loss
@@ -75,10 +76,11 @@ PROPOSAL_SETTINGS: dict[str, dict[str, float]] = {
 
 
 def _image_hw(image_size: int | Sequence[int]) -> tuple[float, float]:
-    hw = (image_size, image_size) if isinstance(image_size, (int, float)) else tuple(image_size)
-    if len(hw) != 2 or not all(v > 0 for v in hw):
-        raise ValueError(f"image_size must be a positive (height, width) or one positive side, got {image_size!r}")
-    return float(hw[0]), float(hw[1])
+    if isinstance(image_size, (str, bytes)) or hasattr(image_size, "__len__"):
+        h, w = check_real_sequence("image_size", image_size, 0.0, low_open=True, length=2)
+        return h, w
+    side = check_real("image_size", image_size, 0.0, low_open=True)
+    return side, side
 
 
 class RPNHead(nn.Module):
@@ -90,9 +92,9 @@ class RPNHead(nn.Module):
 
     def __init__(self, in_channels: int, mid_channels: int = 512, num_anchors: int = 9) -> None:
         super().__init__()
-        for name, v in (("in_channels", in_channels), ("mid_channels", mid_channels), ("num_anchors", num_anchors)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        in_channels = check_positive_int("in_channels", in_channels)
+        mid_channels = check_positive_int("mid_channels", mid_channels)
+        num_anchors = check_positive_int("num_anchors", num_anchors)
         self.num_anchors = num_anchors
         self.conv = nn.Conv2d(in_channels, mid_channels, kernel_size=3, padding=1)
         self.relu = nn.ReLU(inplace=True)
@@ -114,12 +116,13 @@ def inside_image(anchors: Tensor, image_size: int | Sequence[int], allowed_borde
     """``Bool[A]``: the anchor lies inside the ``(height, width)`` image, up to ``allowed_border`` pixels."""
     check_boxes(anchors, "anchors")
     h, w = _image_hw(image_size)
-    b = float(allowed_border)
+    b = check_real("allowed_border", allowed_border, allow_inf=True)
     return (anchors[:, 0] >= -b) & (anchors[:, 1] >= -b) & (anchors[:, 2] <= w + b) & (anchors[:, 3] <= h + b)
 
 
 def clip_boxes(boxes: Tensor, image_size: int | Sequence[int]) -> Tensor:
     """Boxes clamped to the image: ``x`` to ``[0, width]``, ``y`` to ``[0, height]``."""
+    check_boxes(boxes)
     h, w = _image_hw(image_size)
     x = boxes[:, 0::2].clamp(0, w)
     y = boxes[:, 1::2].clamp(0, h)
@@ -175,10 +178,8 @@ def sample_anchors(labels: Tensor, batch_size: int = 256, positive_fraction: flo
     At most ``⌊batch_size · positive_fraction⌋`` positives are drawn; negatives fill the batch up to
     ``batch_size`` (fewer if the image has too few).
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if not 0.0 <= positive_fraction <= 1.0:
-        raise ValueError(f"positive_fraction must lie in [0, 1], got {positive_fraction}")
+    batch_size = check_positive_int("batch_size", batch_size)
+    positive_fraction = check_probability("positive_fraction", positive_fraction)
     if labels.dim() != 1 or bool(((labels < -1) | (labels > 1)).any()):
         raise ValueError("labels must be a 1-D tensor of -1 (ignore), 0 (negative) and 1 (positive)")
     out = torch.full_like(labels, -1)
@@ -214,8 +215,10 @@ def rpn_loss(logits: Tensor, deltas: Tensor, labels: Tensor, targets: Tensor, n_
     if logits.shape != (a, 2) or deltas.shape != (a, 4) or labels.shape != (a,) or targets.shape != (a, 4):
         raise ValueError(f"expected logits [A, 2], deltas [A, 4], labels [A], targets [A, 4]; got "
                          f"{tuple(logits.shape)}, {tuple(deltas.shape)}, {tuple(labels.shape)}, {tuple(targets.shape)}")
-    if not n_reg > 0 or lam < 0 or (n_cls is not None and not n_cls > 0):
-        raise ValueError(f"n_reg and n_cls must be > 0 and lam >= 0, got n_reg={n_reg}, n_cls={n_cls}, lam={lam}")
+    n_reg = check_real("n_reg", n_reg, 0.0, low_open=True)
+    lam = check_real("lam", lam, 0.0)
+    if n_cls is not None:
+        n_cls = check_real("n_cls", n_cls, 0.0, low_open=True)
     sampled = labels >= 0
     n_cls = float(sampled.sum().clamp(min=1)) if n_cls is None else float(n_cls)
     cls = F.cross_entropy(logits[sampled], labels[sampled], reduction="sum") / n_cls
@@ -236,11 +239,10 @@ def generate_proposals(anchors: Tensor, scores: Tensor, deltas: Tensor, image_si
     if scores.shape != (anchors.shape[0],) or deltas.shape != anchors.shape:
         raise ValueError(f"scores must be [A] and deltas [A, 4] for A = {anchors.shape[0]} anchors, got "
                          f"{tuple(scores.shape)} and {tuple(deltas.shape)}")
-    for name, v in (("pre_nms_top_n", pre_nms_top_n), ("post_nms_top_n", post_nms_top_n)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    if min_size < 0:
-        raise ValueError(f"min_size must be >= 0, got {min_size}")
+    pre_nms_top_n = check_positive_int("pre_nms_top_n", pre_nms_top_n)
+    post_nms_top_n = check_positive_int("post_nms_top_n", post_nms_top_n)
+    min_size = check_real("min_size", min_size, 0.0)
+    check_threshold(nms_threshold, "nms_threshold")
     boxes = clip_boxes(decode_boxes(anchors, deltas.detach().to(anchors.dtype)), image_size)
     scores = scores.detach()
     keep = ((boxes[:, 2] - boxes[:, 0]) >= min_size) & ((boxes[:, 3] - boxes[:, 1]) >= min_size)

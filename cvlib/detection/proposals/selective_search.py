@@ -52,6 +52,8 @@ from skimage import color
 from skimage.segmentation import felzenszwalb
 from torch import Tensor
 
+from cvlib._validate import check_choice, check_int, check_real
+
 __all__ = [
     "COLOUR_SPACES",
     "FAST_MODE",
@@ -132,6 +134,7 @@ def check_image(image: np.ndarray) -> np.ndarray:
 def to_colour_space(rgb: np.ndarray, space: str) -> np.ndarray:
     """``H×W×C`` float image in ``[0, 1]`` per channel: ``rgb``, ``hsv``, ``lab`` (L/100, (a+128)/255,
     (b+128)/255) or ``grey`` (one channel, ITU-R 709 luma)."""
+    check_choice("space", space, COLOUR_SPACES)
     if space == "rgb":
         return rgb
     if space == "hsv":
@@ -140,9 +143,7 @@ def to_colour_space(rgb: np.ndarray, space: str) -> np.ndarray:
         lab = color.rgb2lab(rgb)
         return np.clip(np.stack([lab[..., 0] / 100.0, (lab[..., 1] + 128) / 255.0,
                                  (lab[..., 2] + 128) / 255.0], axis=-1), 0.0, 1.0)
-    if space == "grey":
-        return color.rgb2gray(rgb)[..., None]
-    raise ValueError(f"colour space must be one of {COLOUR_SPACES}, got {space!r}")
+    return color.rgb2gray(rgb)[..., None]  # grey
 
 
 # -------------------------------------------------------------------------------------------- regions
@@ -154,11 +155,9 @@ def initial_regions(image: np.ndarray, k: float, sigma: float = 0.8, min_size: i
     that it means the same as for 0…255); ``min_size`` defaults to ``k``, as in the selective search
     code. A larger ``k`` gives fewer, larger regions.
     """
-    if not k > 0:
-        raise ValueError(f"k must be > 0, got {k}")
-    if not sigma >= 0:
-        raise ValueError(f"sigma must be >= 0, got {sigma}")
-    min_size = int(k) if min_size is None else int(min_size)
+    k = check_real("k", k, 0.0, low_open=True)
+    sigma = check_real("sigma", sigma, 0.0)
+    min_size = int(k) if min_size is None else check_int("min_size", min_size, 0)
     if image.shape[2] == 1:
         labels = felzenszwalb(image[..., 0], scale=k, sigma=sigma, min_size=min_size, channel_axis=None)
     else:
@@ -317,14 +316,11 @@ def strategies(colour_spaces: Sequence[str] = FAST_MODE["colour_spaces"],
     """Every combination colour space × k × similarity measures (k outermost, as in the paper's code)."""
     if not colour_spaces or not ks or not measures:
         raise ValueError("colour_spaces, ks and measures must each name at least one choice")
-    for space in colour_spaces:
-        if space not in COLOUR_SPACES:
-            raise ValueError(f"colour space must be one of {COLOUR_SPACES}, got {space!r}")
+    for i, space in enumerate(colour_spaces):
+        check_choice(f"colour_spaces[{i}]", space, COLOUR_SPACES)
     for m in measures:
         _check_measures(m)
-    for k in ks:
-        if not k > 0:
-            raise ValueError(f"every k must be > 0, got {k}")
+    ks = [check_real(f"ks[{i}]", k, 0.0, low_open=True) for i, k in enumerate(ks)]
     return [Strategy(space, float(k), m) for k in ks for space in colour_spaces for m in measures]
 
 
@@ -370,10 +366,9 @@ def rank_proposals(hierarchies: Sequence[Hierarchy], seed: int = 0,
     """
     if not hierarchies:
         raise ValueError("need at least one hierarchy")
-    if ranking not in ("paper", "notes"):
-        raise ValueError(f"ranking must be 'paper' or 'notes', got {ranking!r}")
-    if min_side < 0:
-        raise ValueError(f"min_side must be >= 0, got {min_side}")
+    ranking = check_choice("ranking", ranking, ("paper", "notes"))
+    min_side = check_real("min_side", min_side, 0.0)
+    seed = check_int("seed", seed, 0)
     rng = np.random.default_rng(seed)
     boxes = np.concatenate([h.boxes for h in hierarchies])
     v = rng.random(len(boxes)) * np.concatenate([h.positions for h in hierarchies])

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cvlib._validate import check_int
+from cvlib._validate import check_int, check_positive_int
 
 __all__ = ["dilate_kernel", "dilated_conv2d", "footprint_1d", "footprint", "hdc_max_gap", "hdc_ok"]
 
@@ -52,10 +52,10 @@ def dilated_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | N
     if x.dim() != 4 or weight.dim() != 4:
         raise ValueError(f"x must be (N, C, H, W) and weight (C_out, C_in/groups, k_h, k_w); got shapes "
                          f"{tuple(x.shape)} and {tuple(weight.shape)}")
-    check_int("stride", stride, 1)
+    stride = check_int("stride", stride, 1)
     d = check_int("dilation", dilation, 1)
-    if not isinstance(padding, int) or isinstance(padding, bool) or padding < 0:
-        raise ValueError(f"padding must be a non-negative integer, got {padding!r}")
+    padding = check_int("padding", padding, 0)
+    groups = check_positive_int("groups", groups)
     big = dilate_kernel(weight, d)
     h, w = x.shape[-2:]
     if big.shape[-2] > h + 2 * padding or big.shape[-1] > w + 2 * padding:

@@ -20,22 +20,17 @@ channel depends on which input channel, by autograd.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
+from cvlib._validate import IntPair, check_pair, check_positive_int
+
 __all__ = ["grouped_conv2d", "block_diagonal_weight", "channel_shuffle", "channel_jacobian"]
 
-IntPair = int | Sequence[int]
 
-
-def _check_groups(groups: int) -> None:
-    if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
-        raise ValueError(f"groups must be a positive integer, got {groups!r}")
-
-
-def _check_divides(groups: int, channels: int, what: str) -> None:
+def _require_divides(groups: int, channels: int, what: str) -> None:
     if channels % groups:
         raise ValueError(f"groups={groups} must divide the {what} ({channels}); "
                          f"allowed: a divisor of {channels}")
@@ -56,14 +51,16 @@ def grouped_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | N
     divide ``C_in`` or ``C_out``, if ``weight``'s depth is not ``C_in/g``, or if ``bias`` is not
     ``(C_out,)``.
     """
-    _check_groups(groups)
+    groups = check_positive_int("groups", groups)
+    stride, padding = check_pair("stride", stride, 1), check_pair("padding", padding, 0)
+    dilation = check_pair("dilation", dilation, 1)
     if x.dim() != 4:
         raise ValueError(f"x must be an (N, C_in, H, W) tensor, got shape {tuple(x.shape)}")
     if weight.dim() != 4:
         raise ValueError(f"weight must be (C_out, C_in/groups, k_h, k_w), got shape {tuple(weight.shape)}")
     c_in, c_out = x.shape[1], weight.shape[0]
-    _check_divides(groups, c_in, "input channels C_in")
-    _check_divides(groups, c_out, "output channels C_out (filters)")
+    _require_divides(groups, c_in, "input channels C_in")
+    _require_divides(groups, c_out, "output channels C_out (filters)")
     if weight.shape[1] * groups != c_in:
         raise ValueError(f"weight must be (C_out, C_in/groups, k_h, k_w) = ({c_out}, {c_in // groups}, k_h, "
                          f"k_w) for C_in={c_in} and groups={groups}, got shape {tuple(weight.shape)}")
@@ -86,11 +83,11 @@ def block_diagonal_weight(weight: torch.Tensor, groups: int) -> torch.Tensor:
     Raises ``ValueError`` if ``groups < 1``, if ``weight`` is not 4-D, or if ``groups`` does not divide
     ``C_out``.
     """
-    _check_groups(groups)
+    groups = check_positive_int("groups", groups)
     if weight.dim() != 4:
         raise ValueError(f"weight must be (C_out, C_in/groups, k_h, k_w), got shape {tuple(weight.shape)}")
     c_out, depth = weight.shape[:2]
-    _check_divides(groups, c_out, "output channels C_out (filters)")
+    _require_divides(groups, c_out, "output channels C_out (filters)")
     per_group = c_out // groups
     dense = weight.new_zeros((c_out, depth * groups, *weight.shape[2:]))
     for j in range(groups):
@@ -110,11 +107,11 @@ def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     Raises ``ValueError`` if ``groups < 1``, if ``x`` has fewer than two dimensions, or if ``groups`` does
     not divide ``C``.
     """
-    _check_groups(groups)
+    groups = check_positive_int("groups", groups)
     if x.dim() < 2:
         raise ValueError(f"x must be (N, C, ...), got shape {tuple(x.shape)}")
     n, c, rest = x.shape[0], x.shape[1], x.shape[2:]
-    _check_divides(groups, c, "channels C")
+    _require_divides(groups, c, "channels C")
     return x.reshape(n, groups, c // groups, *rest).transpose(1, 2).reshape(n, c, *rest)
 
 

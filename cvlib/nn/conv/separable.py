@@ -30,7 +30,7 @@ from fractions import Fraction
 import torch
 import torch.nn.functional as F
 
-from cvlib._validate import check_int
+from cvlib._validate import check_int, check_pair, check_positive_int, check_real
 from cvlib.analysis.counts import conv2d_macs, conv2d_params
 
 __all__ = ["separable_to_dense", "nearest_separable", "separable_error", "separable_costs", "separable_ratio",
@@ -60,9 +60,9 @@ def separable_to_dense(depthwise: torch.Tensor, pointwise: torch.Tensor, in_chan
     sides, ``conv2d(x, W)`` equals ``conv2d(conv2d(x, D, groups=M), P)``.
     """
     md, n_out = _check_weights(depthwise, pointwise)
-    m = md if in_channels is None else in_channels
-    if not isinstance(m, int) or m < 1 or md % m:
-        raise ValueError(f"in_channels must be a positive integer dividing the {md} depthwise filters, got {in_channels!r}")
+    m = md if in_channels is None else check_positive_int("in_channels", in_channels)
+    if md % m:
+        raise ValueError(f"in_channels must divide the {md} depthwise filters, got {m}")
     d = md // m
     p = pointwise.reshape(n_out, m, d)
     dw = depthwise[:, 0].reshape(m, d, *depthwise.shape[2:])
@@ -82,10 +82,7 @@ def nearest_separable(weight: torch.Tensor, depth_multiplier: int = 1) -> tuple[
         raise ValueError(f"weight must be (N, M, k_h, k_w), got shape {tuple(weight.shape)}")
     n_out, m, kh, kw = weight.shape
     rank = min(n_out, kh * kw)
-    if not isinstance(depth_multiplier, int) or not 1 <= depth_multiplier <= rank:
-        raise ValueError(f"depth_multiplier must be an integer in 1..{rank} (= min(N, k_h·k_w)), "
-                         f"got {depth_multiplier!r}")
-    d = depth_multiplier
+    d = check_int("depth_multiplier (at most min(N, k_h·k_w))", depth_multiplier, 1, rank)
     slices = weight.permute(1, 0, 2, 3).reshape(m, n_out, kh * kw)  # (M, N, k_h·k_w)
     u, s, vh = torch.linalg.svd(slices, full_matrices=False)
     p = (u[:, :, :d] * s[:, None, :d]).permute(1, 0, 2).reshape(n_out, m * d)
@@ -132,10 +129,8 @@ def separable_ratio(out_channels: int, kernel_size: int | Sequence[int]) -> Frac
     ``(k_h·k_w·M + M·N) / (k_h·k_w·M·N)``: the input channels ``M`` and the map size cancel, so the
     ratio is the same for weights and for multiply-adds.
     """
-    check_int("out_channels", out_channels, 1)
-    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
-    check_int("kernel height", kh, 1)
-    check_int("kernel width", kw, 1)
+    out_channels = check_positive_int("out_channels", out_channels)
+    kh, kw = check_pair("kernel_size", kernel_size, 1)
     return Fraction(1, out_channels) + Fraction(1, kh * kw)
 
 
@@ -149,9 +144,7 @@ def depthwise_conv2d(x: torch.Tensor, weight: torch.Tensor, stride: int = 1, pad
     if weight.dim() != 4 or weight.shape[1] != 1 or weight.shape[0] != x.shape[1]:
         raise ValueError(f"weight must be (C, 1, k_h, k_w) with C = {x.shape[1]} input channels, "
                          f"got shape {tuple(weight.shape)}")
-    check_int("stride", stride, 1)
-    if not isinstance(padding, int) or isinstance(padding, bool) or padding < 0:
-        raise ValueError(f"padding must be a non-negative integer, got {padding!r}")
+    stride, padding = check_int("stride", stride, 1), check_int("padding", padding, 0)
     n, c, h, w = x.shape
     kh, kw = weight.shape[-2:]
     if h + 2 * padding < kh or w + 2 * padding < kw:
@@ -174,6 +167,7 @@ def separate_kernel(kernel: torch.Tensor, rtol: float = 1e-6) -> tuple[torch.Ten
     ``σ_2 <= rtol·σ_1``), and then ``u = √σ_1·u_1``, ``v = √σ_1·v_1ᵀ``. The split is unique up to a
     factor ``c`` moved from ``u`` to ``v``.
     """
+    rtol = check_real("rtol", rtol, 0.0)
     if kernel.dim() != 2 or min(kernel.shape) < 1:
         raise ValueError(f"kernel must be a non-empty 2-D tensor, got shape {tuple(kernel.shape)}")
     k = kernel.to(torch.float64)

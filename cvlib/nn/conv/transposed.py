@@ -80,8 +80,9 @@ def output_padding_for(size: int, kernel: int, stride: int = 1, padding: int = 0
     division, ``a = (size + 2p − d(k − 1) − 1) mod s``, is the number of input rows the last window does
     not reach, and ``transposed_output_size(o, k, s, p, a, d) == size``.
     """
-    conv_output_size(size, kernel, stride, padding, dilation)  # validates the convolution
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) % stride
+    padding = check_int("padding", padding, 0)  # one number: the same padding on both sides
+    conv_output_size(size, kernel, stride, padding, dilation)  # validates the rest of the convolution
+    return (int(size) + 2 * padding - int(dilation) * (int(kernel) - 1) - 1) % int(stride)
 
 
 def conv_matrix(in_h: int, in_w: int, kernel: torch.Tensor, stride: int = 1, padding: int = 0,

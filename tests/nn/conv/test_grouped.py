@@ -115,9 +115,9 @@ def test_channel_jacobian_of_linear_map():
 def test_bad_inputs():
     x = torch.zeros(1, 6, 5, 5)
     w = torch.zeros(6, 3, 3, 3)
-    with pytest.raises(ValueError, match="groups must be a positive integer"):
+    with pytest.raises(ValueError, match="groups must be an integer >= 1"):
         grouped_conv2d(x, w, groups=0)
-    with pytest.raises(ValueError, match="groups must be a positive integer"):
+    with pytest.raises(ValueError, match="groups must be an integer >= 1"):
         grouped_conv2d(x, w, groups=2.0)
     with pytest.raises(ValueError, match="must divide the input channels"):
         grouped_conv2d(x, torch.zeros(8, 1, 3, 3), groups=4)
@@ -131,13 +131,13 @@ def test_bad_inputs():
         grouped_conv2d(torch.zeros(6, 5, 5), w, groups=2)
     with pytest.raises(ValueError, match="bias must have shape"):
         grouped_conv2d(x, w, torch.zeros(3), groups=2)
-    with pytest.raises(ValueError, match="groups must be a positive integer"):
+    with pytest.raises(ValueError, match="groups must be an integer >= 1"):
         block_diagonal_weight(w, -1)
     with pytest.raises(ValueError, match="must divide the output channels"):
         block_diagonal_weight(w, 4)
     with pytest.raises(ValueError, match="weight must be"):
         block_diagonal_weight(torch.zeros(6, 3), 2)
-    with pytest.raises(ValueError, match="groups must be a positive integer"):
+    with pytest.raises(ValueError, match="groups must be an integer >= 1"):
         channel_shuffle(x, 0)
     with pytest.raises(ValueError, match="must divide the channels"):
         channel_shuffle(x, 4)
