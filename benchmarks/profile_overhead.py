@@ -8,7 +8,7 @@ For VGG-16, ResNet-50 and DenseNet-121 at 224×224, batch 1, eval mode, this pri
 - a *first* call for the architecture, with the cache emptied (tracing with ``torch.fx`` included),
 
 and the ratios ``profile ÷ forward``. The target is a profile/forward ratio of at most 1.2 for ResNet-50
-(issue 11, item 6); the first call is shown for information.
+on a repeated call; the first call is shown for information.
 
 How it measures: ``torch.set_num_threads`` is set to the machine's core count (``--threads`` to change
 it); after two warm-up rounds, each of ``--rounds`` rounds times one forward, one profile and one first
