@@ -40,7 +40,9 @@ HEAD = """# Errata
 Every number and claim of the notes is checked by code in the notebook of its section, in a table of
 claims that sets what the notes say beside what the code computes or the paper says. This page lists every
 claim of those tables that turned out wrong or imprecise: what the notes say, what is right, and how that
-was established, with a link to the page that shows it. Each notebook shows the same comparison beside
+was established, and the page that shows it: the section is the one of the notes the claim comes from,
+the page the one whose computation establishes it (a ResNet claim about multiply-adds is shown on the FLOPs
+page). Each notebook shows the same comparison beside
 its computation; the notes themselves are quoted as they are, never silently corrected. The second table
 lists the disagreements that are not the notes': where a paper, its released code or a library disagrees
 with its own figures or with the computation.
@@ -98,21 +100,22 @@ def render(entries: list[dict]) -> str:
         return text.replace("|", "\\|")
 
     def row(e: dict) -> str:
-        link = f"{{doc}}`{e['section']} </{e['notebook']}>`"
+        page = f"{{doc}}`/{e['notebook']}`"  # the page's own title
         ids = ", ".join(f"`{c}`" for c in e["claims"])
-        return f"| {link} | {cell(e['notes'])} | {cell(e['correct'])} | {cell(e['how'])} Claims: {ids}. |"
+        return (f"| {cell(e['section'])} | {cell(e['notes'])} | {cell(e['correct'])} | "
+                f"{cell(e['how'])} Claims: {ids}. | {page} |")
 
     notes = [e for e in entries if e["source"] == "notes"]
     papers = [e for e in entries if e["source"] == "paper"]
     lines = [HEAD, f"{len(entries)} entries: {len(notes)} in the notes, {len(papers)} in the papers and "
              "libraries.\n", "## The notes\n",
-             "| Section | The notes say | What is right | How it was established |",
-             "|---|---|---|---|"]
+             "| Section of the notes | The notes say | What is right | How it was established | Shown on |",
+             "|---|---|---|---|---|"]
     lines += [row(e) for e in notes]
     lines += ["", "## The papers, their code and the libraries\n",
               "The section is the notes' section whose page checks the source.\n",
-              "| Section | The source says | What the book finds | How it was established |",
-              "|---|---|---|---|"]
+              "| Section of the notes | The source says | What the book finds | How it was established | Shown on |",
+              "|---|---|---|---|---|"]
     lines += [row(e) for e in papers]
     return "\n".join(lines) + "\n"
 
