@@ -234,7 +234,7 @@ def test_prose_does_not_say_all_agree_when_a_claim_differs(page):
 
 # --- tools/claims.py ---------------------------------------------------------------------------------------
 
-def test_claims_are_read_from_json_and_from_html(tmp_path):
+def test_claims_are_read_from_the_json_output_only(tmp_path):
     c = Checks("t", source="the paper says")
     c.add("A vs A-LRN: +0.1", 0.1, -0.1)
     c.statement("reason", notes="n", paper="p", evidence="§3.3", agrees=True, id="why")
@@ -246,12 +246,10 @@ def test_claims_are_read_from_json_and_from_html(tmp_path):
           "nbformat": 4, "nbformat_minor": 5, "metadata": {}}
     path = tmp_path / "page.ipynb"
     path.write_text(json.dumps(nb), encoding="utf-8")
-    from_json, from_html = claims_tool.read_tables(path)
-    assert (from_json.cell, from_html.cell) == (1, 2) and from_html.from_html and not from_json.from_html
-    assert [x.id for x in from_json.claims] == ["page/a-vs-a-lrn-0-1", "page/why"]
-    assert [x.id for x in from_html.claims] == ["page/a-vs-a-lrn-0-1", "page/why"]  # the rows carry their ids
-    for t in (from_json, from_html):
-        first = t.claims[0]
-        assert t.source == "the paper says" and not first.agrees and first.verdict == "DIFFERS"
-        assert (first.notes, first.other) == ("0.1", "-0.1") and not first.of_the_notes
-    assert from_json.claims[1].kind == "statement" and from_json.claims[1].evidence == "§3.3"
+    (table,) = claims_tool.read_tables(path)
+    assert table.cell == 1 and table.title == "t"
+    assert [x.id for x in table.claims] == ["page/a-vs-a-lrn-0-1", "page/why"]
+    first = table.claims[0]
+    assert table.source == "the paper says" and not first.agrees and first.verdict == "DIFFERS"
+    assert (first.notes, first.other) == ("0.1", "-0.1") and not first.of_the_notes
+    assert table.claims[1].kind == "statement" and table.claims[1].evidence == "§3.3"

@@ -1,9 +1,8 @@
 """Read the claims tables of executed notebooks, without executing anything.
 
 Every :class:`cvlib.book.checks.Checks` table a notebook displays is stored in its ``.ipynb`` as an output
-of MIME type ``application/vnd.cvlib.claims+json``; :func:`read_tables` reads those. An output executed
-before that MIME type existed has only the table's HTML, which is parsed instead (claim text, the two
-values as shown, verdict; the id is the slug of the claim, which is what it was then).
+of MIME type ``application/vnd.cvlib.claims+json``; :func:`read_tables` reads those (a table shown only
+as HTML is not read: re-execute its notebook).
 
 A claim's full id is ``<notebook stem>/<id>``, e.g. ``vgg/a-vs-a-lrn-accuracy-0-1-top-1``.
 
@@ -18,12 +17,11 @@ import json
 import pathlib
 import sys
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cvlib.book.checks import MIME_TYPE, slug  # noqa: E402
+from cvlib.book.checks import MIME_TYPE  # noqa: E402
 
 NOTES_SOURCE = "the notes say"  # the default source column: a table of the notes' own claims
 
@@ -64,7 +62,6 @@ class Table:
     title: str | None
     source: str
     claims: list[Claim] = field(default_factory=list)
-    from_html: bool = False
 
     @property
     def page(self) -> str:
@@ -72,38 +69,6 @@ class Table:
 
     def disagreements(self) -> list[Claim]:
         return [c for c in self.claims if not c.agrees]
-
-
-class _TableParser(HTMLParser):
-    """The rows of the ``cvlib-checks`` HTML tables: (row id or None, [cell texts])."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tables: list[list[tuple[str | None, list[str]]]] = []
-        self._row: list[str] | None = None
-        self._row_id: str | None = None
-        self._cell: str | None = None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "div" and "cvlib-checks" in (attrs.get("class") or ""):
-            self.tables.append([])
-        elif tag == "tr" and self.tables:
-            self._row, self._row_id = [], attrs.get("id")
-        elif tag in ("td", "th") and self._row is not None:
-            self._cell = ""
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None and self._row is not None:
-            self._row.append(self._cell)
-            self._cell = None
-        elif tag == "tr" and self._row is not None:
-            self.tables[-1].append((self._row_id, self._row))
-            self._row = None
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell += data
 
 
 def _from_json(page: str, data: dict) -> tuple[str | None, str, list[Claim]]:
@@ -114,26 +79,6 @@ def _from_json(page: str, data: dict) -> tuple[str | None, str, list[Claim]]:
                     agrees=bool(r["agrees"]), verdict=r["verdict"], evidence=r.get("evidence"), source=source)
               for r in data.get("claims", [])]
     return data.get("title"), source, claims
-
-
-def _from_html(page: str, text: str) -> list[tuple[str, list[Claim]]]:
-    parser = _TableParser()
-    parser.feed(text)
-    tables = []
-    for rows in parser.tables:
-        if not rows:
-            continue
-        header = rows[0][1]
-        source = header[1] if len(header) > 1 else NOTES_SOURCE
-        claims = []
-        for row_id, cells in rows[1:]:
-            claim, notes, other, verdict = (cells + ["", "", "", ""])[:4]
-            local = row_id[len("claim-"):] if row_id and row_id.startswith("claim-") else slug(claim)
-            claims.append(Claim(id=f"{page}/{local}", claim=claim, kind="computed", notes=notes, other=other,
-                                agrees=not verdict.startswith("DIFFERS"), verdict=verdict, evidence=None,
-                                source=source))
-        tables.append((source, claims))
-    return tables
 
 
 def read_tables(ipynb: pathlib.Path) -> list[Table]:
@@ -151,12 +96,6 @@ def read_tables(ipynb: pathlib.Path) -> list[Table]:
                     payload = json.loads(payload)
                 title, source, claims = _from_json(page, payload)
                 tables.append(Table(ipynb, index, title, source, claims))
-            elif "text/html" in data:
-                text = data["text/html"]
-                text = "".join(text) if isinstance(text, list) else text
-                if "cvlib-checks" in text:
-                    for source, claims in _from_html(page, text):
-                        tables.append(Table(ipynb, index, None, source, claims, from_html=True))
     return tables
 
 
