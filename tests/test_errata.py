@@ -100,14 +100,15 @@ def test_a_page_with_a_disagreement_links_to_the_errata():
 
 
 def test_the_errata_source_matches_the_tables():
-    """``source: notes`` reports claims of the notes' tables, ``source: paper`` those of the others."""
+    """``source: notes`` and ``source: form`` report claims of the notes' tables, ``source: paper`` those of
+    the others."""
     wrong = []
     for e in ENTRIES:
         found = [CLAIMS[c] for c in e["claims"] if c in CLAIMS]
         if not found:
             continue
-        if e["source"] == "notes" and not any(c.of_the_notes for c in found):
-            wrong.append(f"{entry_name(e)}: source notes, but its claims are {[c.source for c in found]}")
+        if e["source"] in ("notes", "form") and not any(c.of_the_notes for c in found):
+            wrong.append(f"{entry_name(e)}: source {e['source']}, but its claims are {[c.source for c in found]}")
         if e["source"] == "paper" and any(c.of_the_notes for c in found):
             wrong.append(f"{entry_name(e)}: source paper, but it names claims of the notes")
     assert not wrong, "\n".join(wrong)

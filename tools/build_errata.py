@@ -8,14 +8,17 @@ Each data file belongs to one notebook and holds a list of entries::
       correct: what is right
       how: how it was established (a computation in the notebook, or the paper's table/section)
       claims: [receptive-field/conv5-3-receptive-field]  # the ids of the claims it reports
-      source: notes                           # optional: notes (the default) or paper
+      source: notes                           # optional: notes (the default), form or paper
 
 An entry reports one or more claims of the book's claims tables (``cvlib.book.checks``) that differ: their
 full ids ``<notebook stem>/<claim id>`` (``python tools/claims.py --differs`` lists them).
 ``tests/test_errata.py`` checks, from the executed notebooks, that every claim that differs has an entry
 and that every claim an entry names exists and differs. ``source: paper`` marks a disagreement that is not
 the notes': a paper, its released code or a library contradicting its own figures or the computation;
-those entries form the page's second table, where the ``notes`` field holds what that source says.
+those entries form the page's last table, where the ``notes`` field holds what that source says.
+``source: form`` marks a defect of the notes' form rather than of their content: a formula that does not
+render as meant, a link that leads nowhere, text under the wrong heading; those form a table of their own,
+each defect listed once.
 
 ``python tools/build_errata.py`` rewrites the page; ``--check`` only reports whether it is up to date.
 """
@@ -32,7 +35,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATA = ROOT / "book" / "_errata"
 PAGE = ROOT / "book" / "errata.md"
 FIELDS = ("section", "notebook", "notes", "correct", "how")
-SOURCES = ("notes", "paper")
+SOURCES = ("notes", "form", "paper")
 CLAIM_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*/[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 HEAD = """# Errata
@@ -44,8 +47,9 @@ was established, and the page that shows it: the section is the one of the notes
 the page the one whose computation establishes it (a ResNet claim about multiply-adds is shown on the FLOPs
 page). Each notebook shows the same comparison beside
 its computation; the notes themselves are quoted as they are, never silently corrected. The second table
-lists the disagreements that are not the notes': where a paper, its released code or a library disagrees
-with its own figures or with the computation.
+lists defects of the notes' form (formulas, links, headings); the third the disagreements that are not
+the notes': where a paper, its released code or a library disagrees with its own figures or with the
+computation.
 
 Each row names the ids of the claims it reports (`page/claim`, the page's file name and the claim's id in
 its table); a test reads the claims from the executed notebooks and fails when a claim that differs has no
@@ -106,12 +110,19 @@ def render(entries: list[dict]) -> str:
                 f"{cell(e['how'])} Claims: {ids}. | {page} |")
 
     notes = [e for e in entries if e["source"] == "notes"]
+    form = [e for e in entries if e["source"] == "form"]
     papers = [e for e in entries if e["source"] == "paper"]
-    lines = [HEAD, f"{len(entries)} entries: {len(notes)} in the notes, {len(papers)} in the papers and "
-             "libraries.\n", "## The notes\n",
+    lines = [HEAD, f"{len(entries)} entries: {len(notes)} in what the notes say, {len(form)} in their form, "
+             f"{len(papers)} in the papers and libraries.\n", "## The notes\n",
              "| Section of the notes | The notes say | What is right | How it was established | Shown on |",
              "|---|---|---|---|---|"]
     lines += [row(e) for e in notes]
+    lines += ["", "## The notes' form\n",
+              "Formulas that do not render as meant, links that lead nowhere, text under another heading than "
+              "its own: each defect once.\n",
+              "| Section of the notes | The notes have | What is meant | How it was established | Shown on |",
+              "|---|---|---|---|---|"]
+    lines += [row(e) for e in form]
     lines += ["", "## The papers, their code and the libraries\n",
               "The section is the notes' section whose page checks the source.\n",
               "| Section of the notes | The source says | What the book finds | How it was established | Shown on |",
