@@ -24,8 +24,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from cvlib._validate import check_bool, check_int_sequence, check_pair, check_positive_int
+
+if TYPE_CHECKING:
+    from torch import nn
 
 __all__ = [
     "neurons",
@@ -38,6 +42,7 @@ __all__ = [
     "linear_flops",
     "linear_connections",
     "batchnorm_params",
+    "module_params",
 ]
 
 
@@ -128,3 +133,13 @@ def batchnorm_params(channels: int, affine: bool = True) -> int:
     without (``nn.BatchNorm2d(C, affine=False)``); the running statistics are buffers either way."""
     channels = check_positive_int("channels", channels)
     return 2 * channels if check_bool("affine", affine) else 0
+
+
+def module_params(module: nn.Module, trainable_only: bool = False) -> int:
+    """Parameters a built module holds: ``Σ numel`` over ``module.parameters()`` (a shared tensor counted
+    once, as PyTorch yields it once); ``trainable_only`` counts only those with ``requires_grad``. The
+    formulas above predict this number; pages compare the two."""
+    if not callable(getattr(module, "parameters", None)):
+        raise ValueError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+    trainable_only = check_bool("trainable_only", trainable_only)
+    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)

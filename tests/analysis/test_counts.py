@@ -67,3 +67,25 @@ def test_depthwise_macs():
 def test_bad_arguments(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_module_params_counts_what_torch_allocates():
+    conv = nn.Conv2d(3, 8, 3)
+    assert counts.module_params(conv) == counts.conv2d_params(3, 8, 3) == 224
+    assert type(counts.module_params(conv)) is int
+    shared = nn.Linear(4, 4)
+    net = nn.Sequential(shared, nn.ReLU(), shared)  # the same layer twice: its tensors count once
+    assert counts.module_params(net) == 20
+    frozen = nn.Sequential(nn.Linear(4, 2), nn.BatchNorm1d(2))
+    frozen[0].weight.requires_grad_(False)
+    assert counts.module_params(frozen) == 10 + 4 and counts.module_params(frozen, trainable_only=True) == 2 + 4
+    assert counts.module_params(nn.ReLU()) == 0
+    with torch.device("meta"):
+        assert counts.module_params(nn.Linear(1000, 1000)) == 1_001_000
+
+
+def test_module_params_rejects_what_is_not_a_module():
+    with pytest.raises(ValueError, match="module"):
+        counts.module_params([1, 2, 3])
+    with pytest.raises(ValueError, match="trainable_only"):
+        counts.module_params(nn.ReLU(), trainable_only="yes")
