@@ -45,11 +45,10 @@ claims that sets what the notes say beside what the code computes or the paper s
 claim of those tables that turned out wrong or imprecise: what the notes say, what is right, and how that
 was established, and the page that shows it: the section is the one of the notes the claim comes from,
 the page the one whose computation establishes it (a ResNet claim about multiply-adds is shown on the FLOPs
-page). Each notebook shows the same comparison beside
-its computation; the notes themselves are quoted as they are, never silently corrected. The second table
-lists defects of the notes' form (formulas, links, headings); the third the disagreements that are not
-the notes': where a paper, its released code or a library disagrees with its own figures or with the
-computation.
+page). Each notebook shows the same comparison beside its computation; the notes themselves are quoted as
+they are, never silently corrected. The second table lists defects of the notes' form (formulas, links,
+headings); the third the disagreements that are not the notes': where a paper, its released code or a
+library disagrees with its own figures or with the computation.
 
 Each row names the ids of the claims it reports (`page/claim`, the page's file name and the claim's id in
 its table); a test reads the claims from the executed notebooks and fails when a claim that differs has no
@@ -58,13 +57,12 @@ row here or a row names a claim that does not exist or agrees.
 """
 
 
-def _claims(path: pathlib.Path, n: int, item: dict) -> list[str]:
+def _claims(path: pathlib.Path, n: int, item: dict, pages: set[str]) -> list[str]:
     claims = item.get("claims")
     if isinstance(claims, str):
         claims = [claims]
     if not claims or not isinstance(claims, list):
         raise ValueError(f"{path.name} entry {n}: no claims (the ids of the claims it reports)")
-    pages = {p.stem for p in (ROOT / "notebooks").glob("*/*.md")}
     for c in claims:
         if not isinstance(c, str) or not CLAIM_ID.match(c):
             raise ValueError(f"{path.name} entry {n}: claim {c!r} is not of the form page/claim-id")
@@ -77,6 +75,7 @@ def _claims(path: pathlib.Path, n: int, item: dict) -> list[str]:
 
 def load() -> list[dict]:
     entries: list[dict] = []
+    pages = {p.stem for p in (ROOT / "notebooks").glob("*/*.md")}
     for path in sorted(DATA.glob("*.yml")):
         items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
         for n, item in enumerate(items):
@@ -92,7 +91,7 @@ def load() -> list[dict]:
             if source not in SOURCES:
                 raise ValueError(f"{path.name} entry {n}: source must be one of {SOURCES}, got {source!r}")
             entry = {k: " ".join(str(item[k]).split()) for k in FIELDS}
-            entry["claims"] = _claims(path, n, item)
+            entry["claims"] = _claims(path, n, item, pages)
             entry["source"] = source
             entry["file"] = path.name
             entries.append(entry)
